@@ -1,0 +1,1 @@
+// The Jobs module; see docs/architecture.md.

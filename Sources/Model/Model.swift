@@ -1,0 +1,1 @@
+// The Model module: architectures, forward/backward pairs, KV cache, perplexity, generation.

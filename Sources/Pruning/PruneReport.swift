@@ -1,0 +1,67 @@
+/// What a finished prune reports (`report.json`): achieved sparsity, sizes, perplexities, timings.
+public struct PruneReport: Codable, Sendable, Equatable {
+    /// Achieved sparsity of one prunable matrix.
+    public struct Layer: Codable, Sendable, Equatable {
+        public var name: String
+        public var parameters: Int
+        public var zeros: Int
+        public var sparsity: Double
+        public init(name: String, parameters: Int, zeros: Int) {
+            self.name = name; self.parameters = parameters; self.zeros = zeros
+            self.sparsity = parameters == 0 ? 0 : Double(zeros) / Double(parameters)
+        }
+    }
+
+    /// One shot's outcome.
+    public struct Shot: Codable, Sendable, Equatable {
+        public var shot: Int
+        public var targetSparsity: Double
+        public var achievedSparsity: Double
+        public var perplexity: Double?
+        public var seconds: [String: Double]
+        public init(shot: Int, targetSparsity: Double, achievedSparsity: Double, perplexity: Double?, seconds: [String: Double]) {
+            self.shot = shot; self.targetSparsity = targetSparsity; self.achievedSparsity = achievedSparsity
+            self.perplexity = perplexity; self.seconds = seconds
+        }
+        enum CodingKeys: String, CodingKey {
+            case shot, perplexity, seconds
+            case targetSparsity = "target_sparsity", achievedSparsity = "achieved_sparsity"
+        }
+    }
+
+    public var request: PruneRequest
+    public var prunableParameters: Int
+    public var removedParameters: Int
+    public var achievedSparsity: Double
+    public var parametersBefore: Int
+    public var parametersAfter: Int
+    public var perplexityBefore: Double?
+    public var perplexityAfter: Double?
+    /// The evaluation protocol in words (dataset, seqlen, windows, tokens).
+    public var evaluation: String?
+    public var layers: [Layer]
+    public var shots: [Shot]
+    public var seconds: [String: Double]
+    public var peakRSSBytes: Int?
+    /// Output files, relative to the output directory.
+    public var artifacts: [String]
+
+    public init(request: PruneRequest, prunableParameters: Int, removedParameters: Int, parametersBefore: Int,
+                parametersAfter: Int, perplexityBefore: Double?, perplexityAfter: Double?, evaluation: String?,
+                layers: [Layer], shots: [Shot], seconds: [String: Double], peakRSSBytes: Int?, artifacts: [String]) {
+        self.request = request; self.prunableParameters = prunableParameters; self.removedParameters = removedParameters
+        self.achievedSparsity = prunableParameters == 0 ? 0 : Double(removedParameters) / Double(prunableParameters)
+        self.parametersBefore = parametersBefore; self.parametersAfter = parametersAfter
+        self.perplexityBefore = perplexityBefore; self.perplexityAfter = perplexityAfter; self.evaluation = evaluation
+        self.layers = layers; self.shots = shots; self.seconds = seconds; self.peakRSSBytes = peakRSSBytes
+        self.artifacts = artifacts
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case request, layers, shots, seconds, artifacts, evaluation
+        case prunableParameters = "prunable_parameters", removedParameters = "removed_parameters"
+        case achievedSparsity = "achieved_sparsity", parametersBefore = "parameters_before"
+        case parametersAfter = "parameters_after", perplexityBefore = "perplexity_before"
+        case perplexityAfter = "perplexity_after", peakRSSBytes = "peak_rss_bytes"
+    }
+}

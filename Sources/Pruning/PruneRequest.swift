@@ -1,0 +1,61 @@
+/// Everything that defines a prune: what `surgeon prune` parses and what a job stores.
+/// Field names in JSON are snake_case (`max_correlate`, …) through the coding keys.
+public struct PruneRequest: Codable, Sendable, Equatable {
+    /// Which structures are removed.
+    public enum Structure: String, Codable, Sendable, CaseIterable {
+        /// Rows and columns of every prunable matrix, independently (the paper's structured mode).
+        case structured
+        /// Whole FFN neurons and attention heads (method.md §19.1), so the model can be compacted.
+        case coupled
+        /// Two of every four consecutive input weights of each row.
+        case semi24 = "2:4"
+        /// Individual weights.
+        case unstructured
+    }
+
+    /// How structures are scored and whether weights are updated.
+    public enum Method: String, Codable, Sendable, CaseIterable {
+        case llmSurgeon = "llm-surgeon", kobd, lobd, magnitude, wanda, sparsegpt
+    }
+
+    /// Path of the model (GGUF file or Hugging Face directory).
+    public var model: String
+    public var structure: Structure
+    public var method: Method
+    /// Final fraction of prunable parameters removed, in (0, 1).
+    public var sparsity: Double
+    public var shots: Int
+    /// Calibration text file.
+    public var calibration: String
+    /// Calibration sequences and their length in tokens.
+    public var samples: Int
+    public var seqlen: Int
+    public var seed: UInt64
+    /// Relative damping of the G and A factors (`nil`: the structure's default).
+    public var dampG: Double?
+    public var dampA: Double?
+    /// Elements per correlated chunk (unstructured / 2:4).
+    public var maxCorrelate: Int
+    /// Rank of the interleaved low-rank correction; 0 turns it off.
+    public var loraRank: Int
+    /// Evaluation text and window count (`nil`: no evaluation).
+    public var eval: String?
+    public var evalWindows: Int?
+    public var evalSeqlen: Int
+
+    public init(model: String, structure: Structure = .structured, method: Method = .llmSurgeon,
+                sparsity: Double, shots: Int = 6, calibration: String, samples: Int = 16, seqlen: Int = 512,
+                seed: UInt64 = 100, dampG: Double? = nil, dampA: Double? = nil, maxCorrelate: Int = 2000,
+                loraRank: Int = 0, eval: String? = nil, evalWindows: Int? = nil, evalSeqlen: Int = 2048) {
+        self.model = model; self.structure = structure; self.method = method; self.sparsity = sparsity
+        self.shots = shots; self.calibration = calibration; self.samples = samples; self.seqlen = seqlen
+        self.seed = seed; self.dampG = dampG; self.dampA = dampA; self.maxCorrelate = maxCorrelate
+        self.loraRank = loraRank; self.eval = eval; self.evalWindows = evalWindows; self.evalSeqlen = evalSeqlen
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case model, structure, method, sparsity, shots, calibration, samples, seqlen, seed
+        case dampG = "damp_g", dampA = "damp_a", maxCorrelate = "max_correlate", loraRank = "lora_rank"
+        case eval, evalWindows = "eval_windows", evalSeqlen = "eval_seqlen"
+    }
+}

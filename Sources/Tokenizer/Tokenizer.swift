@@ -1,0 +1,1 @@
+// The Tokenizer module; see docs/architecture.md.

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Surgeon: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "surgeon",
+        abstract: "Prune large language models with the LLM Surgeon method.",
+        subcommands: [])
+}

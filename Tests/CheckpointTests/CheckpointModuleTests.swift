@@ -1,0 +1,6 @@
+import XCTest
+@testable import Checkpoint
+
+final class CheckpointModuleTests: XCTestCase {
+    func testModule_Builds() { XCTAssertTrue(true) }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import HTTP
+
+final class HTTPModuleTests: XCTestCase {
+    func testModule_Builds() { XCTAssertTrue(true) }
+}

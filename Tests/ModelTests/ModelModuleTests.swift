@@ -1,0 +1,6 @@
+import XCTest
+@testable import Model
+
+final class ModelModuleTests: XCTestCase {
+    func testModule_Builds() { XCTAssertTrue(true) }
+}
