@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Pruning", dependencies: ["Tensor", "Model"], swiftSettings: fast),
         .target(name: "Jobs", dependencies: ["Pruning"], swiftSettings: fast),
         .target(name: "HTTP", dependencies: ["COpenSSL", "CZlib"], swiftSettings: fast),
-        .target(name: "Service", dependencies: ["HTTP", "Jobs"], swiftSettings: fast),
+        .target(name: "Service", dependencies: ["HTTP", "Jobs", "COpenSSL", "CZlib"], swiftSettings: fast),
         .executableTarget(
             name: "surgeon",
             dependencies: ["Service", "Pruning", "Model", .product(name: "ArgumentParser", package: "swift-argument-parser")],
