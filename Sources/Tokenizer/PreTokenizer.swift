@@ -38,20 +38,20 @@ public struct PreTokenizer: Sendable, Equatable, CustomStringConvertible {
 
     /// GPT-2's byte-level pre-tokenizer.
     public static let gpt2 = PreTokenizer(splitDigits: false, pattern: .gpt2)
-    /// SmolLM / StarCoder: digits one by one, then GPT-2's pattern (their `tokenizer.json`; llama.cpp's `smollm`).
-    /// Hugging Face's GGUF converter has no entry for `smollm` and uses plain GPT-2 instead; the two agree
-    /// on SmolLM vocabularies, which have no multi-character token holding a digit.
+    /// SmolLM / StarCoder as their own `tokenizer.json` and llama.cpp's `smollm` split: every `\p{N}` alone,
+    /// then GPT-2's pattern. Not what Hugging Face builds from a GGUF (see `init(ggufPre:)`): the two differ
+    /// on a space before a non-ASCII number such as `" ²"`, a single SmolLM2 token.
     public static let smollm = PreTokenizer(splitDigits: true, pattern: .gpt2)
     /// Llama 3 (`llama-bpe` in GGUF).
     public static let llama3 = PreTokenizer(splitDigits: false, pattern: .llama3)
     /// Qwen 2.
     public static let qwen2 = PreTokenizer(splitDigits: false, pattern: .qwen2)
 
-    /// The pre-tokenizer for GGUF `tokenizer.ggml.pre`. Names Hugging Face's converter does not know
-    /// (and nil) fall back to GPT-2, as it does.
+    /// The pre-tokenizer Hugging Face's GGUF converter (transformers `gguf_tokenizer_mapping.py`) uses for
+    /// `tokenizer.ggml.pre`. Names it has no split for fall back to GPT-2's ByteLevel pattern, as there;
+    /// that includes `smollm`, so digits are not isolated (unlike `.smollm`).
     public init(ggufPre: String?) {
         switch ggufPre {
-        case "smollm": self = .smollm
         case "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2",
              "jina-v5-nano", "dbrx", "smaug-bpe":
             self = .llama3
