@@ -1,8 +1,12 @@
+import Foundation
+
 extension BPETokenizer {
     /// Token ids of `text`. Added tokens in the text are always matched; `addSpecialTokens` adds BOS/EOS
     /// when the tokenizer asks for them (Hugging Face's `add_special_tokens`).
     public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int32] {
-        let scalarText = ScalarText(text)
+        // NFC on the whole text rather than on each stretch between added tokens; they differ only when a
+        // combining mark directly follows an added token.
+        let scalarText = ScalarText(normalizeNFC ? text.precomposedStringWithCanonicalMapping : text)
         var output: [Int32] = []
         output.reserveCapacity(scalarText.bytes.count / 3 + 2)
         if addSpecialTokens, addBOS, let bos = bosTokenId { output.append(bos) }
@@ -46,7 +50,7 @@ extension BPETokenizer {
 
     /// The words the pre-tokenizer cuts `text` into (after added tokens are taken out), for inspection.
     public func preTokenize(_ text: String) -> [String] {
-        let scalarText = ScalarText(text)
+        let scalarText = ScalarText(normalizeNFC ? text.precomposedStringWithCanonicalMapping : text)
         var words: [Range<Int>] = []
         for segment in matcher.segments(scalarText) where segment.id == nil {
             preTokenizer.split(scalarText, segment.range, into: &words)

@@ -41,10 +41,11 @@ extension BPETokenizer {
             }
         }
 
+        var normalizeNFC = false
         if let normalizer = root["normalizer"] as? [String: Any] {
             let kind = normalizer["type"] as? String ?? "?"
             guard kind == "NFC" else { throw TokenizerError.unsupported(field: "normalizer", value: kind) }
-            // NFC: this tokenizer does not normalise; text already in NFC (the usual case) is unaffected.
+            normalizeNFC = true
         }
         let preTokenizer = try BPETokenizer.preTokenizer(root["pre_tokenizer"])
 
@@ -79,7 +80,7 @@ extension BPETokenizer {
         }
         try self.init(vocabulary: vocabulary, merges: pairs, addedTokens: added, preTokenizer: preTokenizer,
                       bosTokenId: bos, eosTokenId: eos, addBOS: addBOS, addEOS: addEOS,
-                      ignoreMerges: model["ignore_merges"] as? Bool ?? false)
+                      ignoreMerges: model["ignore_merges"] as? Bool ?? false, normalizeNFC: normalizeNFC)
     }
 
     private static func object(_ bytes: [UInt8], _ name: String) throws -> [String: Any] {

@@ -15,6 +15,8 @@ public struct BPETokenizer: Sendable {
     public let addEOS: Bool
     /// Take a word whole when it is itself in the vocabulary (`tokenizers`' `ignore_merges`, Llama 3).
     public let ignoreMerges: Bool
+    /// Put text in Unicode NFC before anything else (`tokenizers`' NFC normalizer, Qwen 2).
+    public let normalizeNFC: Bool
 
     let ids: [String: Int32]
     let merges: BPEMerges
@@ -33,7 +35,7 @@ public struct BPETokenizer: Sendable {
     ///   - addedTokens: tokens matched whole before pre-tokenization; their ids may lie past `vocabulary`.
     public init(vocabulary: [String], merges: [(String, String)], addedTokens: [AddedToken],
                 preTokenizer: PreTokenizer, bosTokenId: Int32?, eosTokenId: Int32?,
-                addBOS: Bool, addEOS: Bool = false, ignoreMerges: Bool = false) throws {
+                addBOS: Bool, addEOS: Bool = false, ignoreMerges: Bool = false, normalizeNFC: Bool = false) throws {
         var tokens = vocabulary
         for added in addedTokens {
             guard added.id >= 0 else { throw TokenizerError.badTokenId(field: "added token `\(added.content)`", id: Int(added.id), vocabularySize: tokens.count) }
@@ -64,6 +66,7 @@ public struct BPETokenizer: Sendable {
         self.bosTokenId = bosTokenId; self.eosTokenId = eosTokenId
         self.addBOS = addBOS; self.addEOS = addEOS
         self.ignoreMerges = ignoreMerges
+        self.normalizeNFC = normalizeNFC
     }
 
     /// Builds a tokenizer from GGUF-style fields (`tokenizer.ggml.*` of a `gpt2` model), as Hugging

@@ -9,7 +9,11 @@ extension PreTokenizer {
     @inline(__always)
     private static func contraction(_ s: UnsafeBufferPointer<UInt32>, _ i: Int, _ end: Int, caseless: Bool) -> Int {
         guard s[i] == apostrophe, i + 1 < end else { return 0 }
-        func lower(_ v: UInt32) -> UInt32 { caseless && v >= 0x41 && v <= 0x5A ? v + 0x20 : v }
+        func lower(_ v: UInt32) -> UInt32 {
+            guard caseless else { return v }
+            if v >= 0x41 && v <= 0x5A { return v + 0x20 }
+            return v == 0x17F ? 0x73 : v  // long s folds to s under (?i)
+        }
         let a = lower(s[i + 1])
         if a == 0x73 || a == 0x74 || a == 0x6D || a == 0x64 { return 2 }  // s t m d
         guard i + 2 < end else { return 0 }

@@ -43,16 +43,24 @@ enum TestSupport {
             chatTemplate: file["tokenizer.chat_template"]?.stringValue)
     }
 
-    /// SmolLM2-135M-Instruct's tokenizer from the GGUF, built once.
-    static let smolLM2: Result<BPETokenizer, TestLoadError> = {
+    /// SmolLM2-135M-Instruct's tokenizer metadata from the GGUF, read once.
+    static let smolLM2Data: Result<GGUFTokenizerData, TestLoadError> = {
         do {
-            return .success(try BPETokenizer(.gguf(ggufTokenizerData(path: ggufPath))))
+            return .success(try ggufTokenizerData(path: ggufPath))
         } catch {
             return .failure(TestLoadError(message: "\(ggufPath): \(error)"))
         }
     }()
 
+    /// The tokenizer built once (its word cache shared by every test).
+    static let smolLM2: Result<BPETokenizer, TestLoadError> = smolLM2Data.flatMap { data in
+        do { return .success(try BPETokenizer(.gguf(data))) } catch { return .failure(TestLoadError(message: "\(error)")) }
+    }
+
     static func smolLM2Tokenizer() throws -> BPETokenizer { try smolLM2.get() }
+
+    /// A tokenizer built now, with an empty word cache.
+    static func freshSmolLM2Tokenizer() throws -> BPETokenizer { try BPETokenizer(.gguf(smolLM2Data.get())) }
 }
 
 struct TestLoadError: Error, CustomStringConvertible {

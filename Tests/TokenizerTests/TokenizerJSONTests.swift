@@ -53,3 +53,35 @@ final class TokenizerJSONTests: XCTestCase {
         }
     }
 }
+
+/// Development check: a full `tokenizer.json` saved by the fixture script (`--tokenizer-json PATH`),
+/// named by `SURGEON_TOKENIZER_JSON`, must encode the test file like the GGUF tokenizer.
+final class FullTokenizerJSONTests: XCTestCase {
+    func testFullTokenizerJSON_EncodesTestFileLikeGGUFTokenizer() throws {
+        guard let path = ProcessInfo.processInfo.environment["SURGEON_TOKENIZER_JSON"] else {
+            throw XCTSkip("set SURGEON_TOKENIZER_JSON to a tokenizer.json saved by make_tokenizer_fixtures.py")
+        }
+        guard let text = try? String(contentsOfFile: TestSupport.wikitextTestPath, encoding: .utf8) else {
+            throw XCTSkip("\(TestSupport.wikitextTestPath) not found")
+        }
+        let start = Date()
+        let fromJSON = try BPETokenizer(tokenizerJSON: [UInt8](Data(contentsOf: URL(fileURLWithPath: path))))
+        print(String(format: "tokenizer.json read in %.3f s", Date().timeIntervalSince(start)))
+        let fromGGUF = try TestSupport.smolLM2Tokenizer()
+        XCTAssertEqual(fromJSON.vocabularySize, fromGGUF.vocabularySize)
+        XCTAssertEqual(fromJSON.specialTokenIds, fromGGUF.specialTokenIds)
+        let ids = fromJSON.encode(text)
+        XCTAssertEqual(ids.count, 304_986)
+        XCTAssertEqual(ids, fromGGUF.encode(text))
+    }
+}
+
+final class NormalizerTests: XCTestCase {
+    func testNFCNormalizer_ComposesBeforeSplitting() throws {
+        let json = #"{"normalizer": {"type": "NFC"}, "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#
+        let tokenizer = try BPETokenizer(tokenizerJSON: Array(json.utf8))
+        XCTAssertTrue(tokenizer.normalizeNFC)
+        // "e" + U+0301 is two words under GPT-2's split (a mark is not a letter); NFC makes it one "é".
+        XCTAssertEqual(tokenizer.preTokenize("cafe\u{301}!"), ["café", "!"])
+    }
+}
