@@ -1,3 +1,5 @@
+import Checkpoint
+import Model
 import Foundation
 import Tokenizer
 import XCTest
@@ -95,5 +97,18 @@ final class SmolLM2ParityTests: XCTestCase {
         XCTAssertEqual(pieces.joined(), text)
         XCTAssertFalse(pieces.contains { $0.contains("\u{FFFD}") }, "a piece split a character: \(pieces)")
         XCTAssertEqual(tokenizer.decodeToken(905), " world")
+    }
+}
+
+/// The whole path a command takes: `CheckpointLoader.load` then `BPETokenizer(checkpoint.tokenizer)`.
+final class CheckpointTokenizerTests: XCTestCase {
+    func testLoadedCheckpointTokenizer_EncodesChatPromptLikeHuggingFace() throws {
+        let start = Date()
+        let checkpoint = try CheckpointLoader.load(path: TestSupport.ggufPath, requireTokenizer: true)
+        print(String(format: "CheckpointLoader.load: %.2f s", Date().timeIntervalSince(start)))
+        let tokenizer = try BPETokenizer(XCTUnwrap(checkpoint.tokenizer))
+        XCTAssertEqual(tokenizer.vocabularySize, checkpoint.config.vocabSize)
+        XCTAssertEqual(tokenizer.encode("<|im_start|>user\nhi<|im_end|>"), [1, 4093, 198, 6004, 2])
+        XCTAssertEqual(tokenizer.encode("Hello 12345 world"), [19556, 216, 33, 34, 35, 36, 37, 905])
     }
 }

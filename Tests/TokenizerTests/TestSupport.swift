@@ -24,23 +24,12 @@ enum TestSupport {
 
     static func ids(_ value: Any?) -> [Int32] { (value as? [NSNumber] ?? []).map(\.int32Value) }
 
-    /// Tokenizer metadata of the GGUF, read with the checkpoint module's GGUF parser.
-    /// TODO(merge): switch to the checkpoint module's own `tokenizer.ggml.*` extraction once it exists.
+    /// Tokenizer metadata of a GGUF (header only, no tensor is dequantised).
     static func ggufTokenizerData(path: String) throws -> GGUFTokenizerData {
-        let file = try GGUFFile(path: path)
-        func strings(_ key: String) -> [String] { file[key]?.arrayValue?.compactMap(\.stringValue) ?? [] }
-        return GGUFTokenizerData(
-            model: file["tokenizer.ggml.model"]?.stringValue ?? "",
-            pre: file["tokenizer.ggml.pre"]?.stringValue,
-            tokens: strings("tokenizer.ggml.tokens"),
-            merges: strings("tokenizer.ggml.merges"),
-            tokenTypes: file["tokenizer.ggml.token_type"]?.arrayValue?.compactMap { $0.intValue.map(Int32.init) },
-            bosTokenId: file["tokenizer.ggml.bos_token_id"]?.intValue,
-            eosTokenId: file["tokenizer.ggml.eos_token_id"]?.intValue,
-            unknownTokenId: file["tokenizer.ggml.unknown_token_id"]?.intValue,
-            paddingTokenId: file["tokenizer.ggml.padding_token_id"]?.intValue,
-            addBOS: file["tokenizer.ggml.add_bos_token"]?.boolValue ?? false,
-            chatTemplate: file["tokenizer.chat_template"]?.stringValue)
+        guard let data = try GGUFFile(path: path).tokenizerData() else {
+            throw TestLoadError(message: "\(path) has no tokenizer.ggml.model")
+        }
+        return data
     }
 
     /// SmolLM2-135M-Instruct's tokenizer metadata from the GGUF, read once.
