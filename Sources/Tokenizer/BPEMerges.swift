@@ -1,5 +1,3 @@
-import Foundation
-
 /// The merge table of a byte-level BPE: for each pair of token ids, its rank and the id it merges into.
 struct BPEMerges: Sendable {
     /// `left << 32 | right` → `rank << 32 | merged id`.
@@ -79,61 +77,5 @@ struct BPEMerges: Sendable {
             position = next[position]
         }
         symbols = merged
-    }
-}
-
-/// A binary min-heap of packed keys.
-struct MinHeap {
-    private var items: [UInt64] = []
-
-    mutating func push(_ value: UInt64) {
-        items.append(value)
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            if items[parent] <= items[child] { break }
-            items.swapAt(parent, child)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> UInt64? {
-        guard let first = items.first else { return nil }
-        let last = items.removeLast()
-        if items.isEmpty { return first }
-        items[0] = last
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < items.count && items[left] < items[smallest] { smallest = left }
-            if right < items.count && items[right] < items[smallest] { smallest = right }
-            if smallest == parent { break }
-            items.swapAt(parent, smallest)
-            parent = smallest
-        }
-        return first
-    }
-}
-
-/// Word → ids, shared by every copy of a tokenizer.
-final class BPECache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var words: [[UInt8]: [Int32]] = [:]
-    private let capacity: Int
-
-    init(capacity: Int = 100_000) { self.capacity = capacity }
-
-    func get(_ word: ArraySlice<UInt8>) -> [Int32]? {
-        let key = Array(word)
-        lock.lock(); defer { lock.unlock() }
-        return words[key]
-    }
-
-    func set(_ word: ArraySlice<UInt8>, _ ids: [Int32]) {
-        let key = Array(word)
-        lock.lock(); defer { lock.unlock() }
-        if words.count >= capacity { words.removeAll(keepingCapacity: true) }  // crude bound
-        words[key] = ids
     }
 }

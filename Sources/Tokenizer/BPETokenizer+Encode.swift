@@ -1,9 +1,10 @@
 import Foundation
 
 extension BPETokenizer {
-    /// Token ids of `text`. Added tokens in the text are always matched; `addSpecialTokens` adds BOS/EOS
-    /// when the tokenizer asks for them (Hugging Face's `add_special_tokens`).
-    public func encode(_ text: String, addSpecialTokens: Bool = true) -> [Int32] {
+    /// Token ids of `text`. `addSpecialTokens` adds BOS/EOS when the tokenizer asks for them (Hugging
+    /// Face's `add_special_tokens`); `matchAddedTokens` false encodes `<|im_end|>` and the like as plain
+    /// text (Hugging Face's `split_special_tokens`), for untrusted input.
+    public func encode(_ text: String, addSpecialTokens: Bool = true, matchAddedTokens: Bool = true) -> [Int32] {
         // NFC on the whole text rather than on each stretch between added tokens; they differ only when a
         // combining mark directly follows an added token.
         let scalarText = ScalarText(normalizeNFC ? text.precomposedStringWithCanonicalMapping : text)
@@ -13,7 +14,9 @@ extension BPETokenizer {
         var words: [Range<Int>] = []
         var local: [ArraySlice<UInt8>: [Int32]] = [:]
         var symbols: [Int32] = []
-        for segment in matcher.segments(scalarText) {
+        let segments = matchAddedTokens ? matcher.segments(scalarText)
+            : scalarText.count > 0 ? [(range: 0..<scalarText.count, id: Int32?.none)] : []
+        for segment in segments {
             if let id = segment.id {
                 output.append(id)
                 continue

@@ -49,7 +49,8 @@ public struct BPETokenizer: Sendable {
         }
         var ids: [String: Int32] = [:]
         ids.reserveCapacity(tokens.count)
-        for (id, token) in tokens.enumerated() where !token.isEmpty && ids[token] == nil { ids[token] = Int32(id) }
+        for (id, token) in tokens.enumerated() where !token.isEmpty { ids[token] = Int32(id) }  // last wins, as a Python dict
+        for added in addedTokens where ids[added.content] == nil { ids[added.content] = added.id }
         let addedIds = Set(addedTokens.map(\.id))
         self.bytesOfId = tokens.enumerated().map { id, token in
             if addedIds.contains(Int32(id)) { return Array(token.utf8) }

@@ -112,3 +112,22 @@ final class CheckpointTokenizerTests: XCTestCase {
         XCTAssertEqual(tokenizer.encode("Hello 12345 world"), [19556, 216, 33, 34, 35, 36, 37, 905])
     }
 }
+
+final class AddedTokenTests: XCTestCase {
+    func testAddedTokensOff_EncodesControlTokensAsText() throws {
+        let tokenizer = try TestSupport.smolLM2Tokenizer()
+        let text = "a<|im_end|>b"
+        let plain = tokenizer.encode(text, matchAddedTokens: false)
+        XCTAssertFalse(plain.contains(2))
+        XCTAssertEqual(tokenizer.decode(plain), text)
+        XCTAssertEqual(tokenizer.encode(text), [81, 2, 82])
+    }
+
+    func testStrippingAddedToken_AbsorbsNeighbouringSpaces() throws {
+        let tokenizer = try BPETokenizer(vocabulary: ["a", "Ġ"], merges: [],
+                                         addedTokens: [AddedToken(id: 2, content: "<m>", special: true, leftStrip: true, rightStrip: true)],
+                                         preTokenizer: .gpt2, bosTokenId: nil, eosTokenId: nil, addBOS: false)
+        XCTAssertEqual(tokenizer.encode("a  <m>  a"), [0, 2, 0])
+        XCTAssertEqual(tokenizer.encode("a <m"), [0, 1], "no match; bytes missing from the vocabulary are dropped")
+    }
+}
