@@ -57,14 +57,18 @@ extension SurgeonService {
         if let ifRange = c.request.headers["If-Range"], ifRange.trimmingCharacters(in: .whitespaces) != etag { rangeHeader = nil }
         switch ByteRange.parse(rangeHeader, size: size) {
         case .whole:
-            return HTTPResponse(status: 200, headers: headers, body: .file(path: file.path, offset: 0, length: size))
+            var r = HTTPResponse(status: 200, headers: headers, body: .file(path: file.path, offset: 0, length: size))
+            r.compression = .none
+            return r
         case .unsatisfiable:
             var p = Problem.rangeNotSatisfiable(size: size)
             p.headers.append(("Accept-Ranges", "bytes"))
             throw p
         case .partial(let start, let length):
             headers["Content-Range"] = "bytes \(start)-\(start + length - 1)/\(size)"
-            return HTTPResponse(status: 206, headers: headers, body: .file(path: file.path, offset: start, length: length))
+            var r = HTTPResponse(status: 206, headers: headers, body: .file(path: file.path, offset: start, length: length))
+            r.compression = .none
+            return r
         }
     }
 
@@ -75,12 +79,17 @@ extension SurgeonService {
         let prefix = job.id
         let headers = HTTPHeaders([("Content-Type", "application/gzip"),
                                    ("Content-Disposition", "attachment; filename=\"\(job.id).tar.gz\"")])
-        return HTTPResponse(status: 200, headers: headers, body: .stream { writer in
-            let gzip = try GzipStream { bytes in try writer.write(bytes) }
-            var tar = TarWriter { bytes in try gzip.write(bytes) }
+        var response = HTTPResponse(status: 200, headers: headers, body: .stream { writer in
+            let gzip = try GzipStream()
+            var tar = TarWriter { bytes in
+                let out = try gzip.update(bytes)
+                if !out.isEmpty { try writer.write(out) }
+            }
             try tar.appendDirectory(dir, as: prefix)
             try tar.finish()
-            try gzip.finish()
+            try writer.write(try gzip.finish())
         })
+        response.compression = .none
+        return response
     }
 }

@@ -26,9 +26,11 @@ extension SurgeonService {
         let keepalive = config.sseKeepaliveSeconds
         let id = job.id
         let headers = HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")])
-        return HTTPResponse(status: 200, headers: headers, body: .stream { writer in
+        var response = HTTPResponse(status: 200, headers: headers, body: .stream { writer in
             try Self.streamEvents(manager: manager, id: id, after: start, keepalive: keepalive, writer: writer)
         })
+        response.compression = .none
+        return response
     }
 
     /// Writes events after `after` as SSE until the terminal event, with `: keepalive` comments

@@ -75,6 +75,7 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
         }
         if let n = request.headers["Content-Length"].flatMap(Int.init) { metrics.add(bytesIn: n) }
         response = countingBytesOut(response)
+        response.route = template
         metrics.record(route: template, method: request.method, status: response.status, seconds: Date().timeIntervalSince(started))
         return response
     }
@@ -91,6 +92,13 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
             }
         }
         return r
+    }
+
+    /// The request body limit the HTTP server should apply: none for uploads (the handler enforces
+    /// `max_upload_bytes` while streaming), `max_json_bytes` for everything else.
+    public func bodyLimit(for head: HTTPRequestHead) -> Int? {
+        if head.method == "PUT" && (head.target.hasPrefix("/v1/models/") || head.target.hasPrefix("/v1/texts/")) { return nil }
+        return config.maxJSONBytes
     }
 
     /// Claims an idempotency key for the duration of a request; `false` if another holds it.
