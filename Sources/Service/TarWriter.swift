@@ -8,7 +8,8 @@ struct TarWriter {
 
     /// Adds `dir` and everything below it, with member names starting `name/`.
     mutating func appendDirectory(_ dir: URL, as name: String) throws {
-        try sink(header(name: name + "/", size: 0, mode: 0o755, type: "5", mtime: 0))
+        let mtime = ((try? FileManager.default.attributesOfItem(atPath: dir.path))?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        try sink(header(name: name + "/", size: 0, mode: 0o755, type: "5", mtime: Int(mtime)))
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
         for child in names where !child.hasPrefix(".") {
             let url = dir.appendingPathComponent(child)
