@@ -5,6 +5,12 @@ import Glibc
 import Darwin
 #endif
 
+#if canImport(Glibc)
+private let systemWrite = Glibc.write
+#else
+private let systemWrite = Darwin.write
+#endif
+
 /// Durable file writes: write a temporary sibling, fsync it, rename it over the target, fsync the
 /// directory. A crash leaves either the old or the new file, never a torn one.
 public enum AtomicFile {
@@ -45,7 +51,7 @@ public enum AtomicFile {
         try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             var offset = 0
             while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                let n = systemWrite(fd, raw.baseAddress! + offset, raw.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
                     throw JobStoreError.io(path: path, message: errnoText("write"))

@@ -92,6 +92,12 @@ public final class JobManager: @unchecked Sendable {
         return (counts, queue.count, busyWorkers, options.workers)
     }
 
+    /// `true` between `start()` and `stop()`.
+    public var isRunning: Bool {
+        cond.lock(); defer { cond.unlock() }
+        return started && !stopping
+    }
+
     /// Position of a queued job in the queue (1 = next).
     public func queuePosition(of id: String) -> Int? {
         cond.lock(); defer { cond.unlock() }

@@ -3,6 +3,10 @@ import HTTP
 import Jobs
 #if canImport(Glibc)
 import Glibc
+private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+import Darwin
+private let systemWrite = Darwin.write
 #endif
 
 /// A stored model or text file and what is known about it.
@@ -152,7 +156,7 @@ public final class BlobStore: @unchecked Sendable {
         try bytes.withUnsafeBytes { raw in
             var off = 0
             while off < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
+                let n = systemWrite(fd, raw.baseAddress! + off, raw.count - off)
                 if n < 0 {
                     if errno == EINTR { continue }
                     throw Self.errnoError(path, "write")

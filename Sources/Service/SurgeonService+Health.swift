@@ -11,6 +11,7 @@ extension SurgeonService {
             throw Problem.notReady("the data directory \(config.dataDir) is not writable: \(error)")
         }
         _ = try? FileManager.default.removeItem(at: probe)
+        guard manager.isRunning else { throw Problem.notReady("the job workers are not running") }
         do { _ = try manager.statistics() } catch { throw Problem.notReady("the job store cannot be read: \(error)") }
         return Reply.json(200, ["status": "ready"])
     }

@@ -49,6 +49,13 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         let started = Date()
+        var request = request
+        let inner = request.body, m = metrics
+        request.body = HTTPBodyReader { max in
+            let chunk = try inner.read(maxBytes: max)
+            if let chunk { m.add(bytesIn: chunk.count) }
+            return chunk
+        }
         var template = "unmatched"
         var response: HTTPResponse
         do {
@@ -73,7 +80,6 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
         } catch {
             response = Problem.internalError(String(describing: error)).response(instance: request.path)
         }
-        if let n = request.headers["Content-Length"].flatMap(Int.init) { metrics.add(bytesIn: n) }
         response = countingBytesOut(response)
         response.route = template
         metrics.record(route: template, method: request.method, status: response.status, seconds: Date().timeIntervalSince(started))

@@ -89,7 +89,7 @@ struct Serve: ParsableCommand {
         var token = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         if token.isEmpty {
             token = "dev-" + (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-            FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
         }
         say("surgeon: no tokens configured; development token (owner \"dev\", from \(path)):\n  Authorization: Bearer \(token)")
         return ServiceConfig.Token(name: "dev", sha256: SHA256.hex(of: Array(token.utf8)))

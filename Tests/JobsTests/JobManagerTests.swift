@@ -162,3 +162,44 @@ final class Counter: @unchecked Sendable {
     func add(_ v: Int) { lock.withLock { values.append(v) } }
     var shots: [Int] { lock.withLock { values } }
 }
+
+final class JobManagerCrashTests: XCTestCase {
+    func testJobLeftRunningByAHardCrash_ResumesAfterItsCheckpointWithStampsFromTheClock() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("surgeon-crash-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let clock = ManualClock()
+        // What a crash leaves: state.json says running after shot 1, shot 1's checkpoint is on disk.
+        let store = try DiskJobStore(root: root)
+        var job = Job(id: "job_000000000001", spec: JobSpec(request: PruneRequest(model: "m", sparsity: 0.4, shots: 3, calibration: "c"),
+                                                          owner: "alice"), createdAt: clock.now())
+        try store.create(job)
+        var state = JobState()
+        _ = try state.handle(.start)
+        _ = try state.handle(.shotFinished(1))
+        job.state = state
+        try store.save(job)
+        let runner = SimulatedPruneRunner(layers: 1)
+        // Shot 1 as the runner wrote it before the crash.
+        let out = try store.outputDirectory(of: job.id)
+        try FileManager.default.createDirectory(at: out.appendingPathComponent("checkpoints/shot-1"), withIntermediateDirectories: true)
+        try JobCoding.encoder().encode(PruneReport.Shot(shot: 1, targetSparsity: 0.1, achievedSparsity: 0.1, perplexity: nil, seconds: [:]))
+            .write(to: out.appendingPathComponent("checkpoints/shot-1/checkpoint.json"))
+
+        clock.advance(60)
+        let shots = Counter()
+        let m = JobManager(store: try DiskJobStore(root: root),
+                           runner: SimulatedPruneRunner(layers: 1, onLayer: { s, _ in shots.add(s) }), clock: clock)
+        _ = runner
+        try m.start(); defer { m.stop() }
+        XCTAssertTrue(m.waitUntilIdle(timeout: 10))
+        let done = try XCTUnwrap(m.job(job.id))
+        XCTAssertEqual(done.status, .succeeded)
+        XCTAssertEqual(done.state.attempt, 2)
+        XCTAssertEqual(shots.shots, [2, 3])
+        XCTAssertEqual(done.finishedAt, clock.now())
+        XCTAssertEqual(done.createdAt, Date(timeIntervalSince1970: 1_800_000_000))
+        let statuses = try m.events(of: job.id, after: 0).filter { $0.kind == .status }
+        XCTAssertEqual(statuses.map(\.status), [.queued, .running, .succeeded])
+        XCTAssertEqual(statuses.first?.attempt, 2)
+    }
+}
