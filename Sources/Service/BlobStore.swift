@@ -20,10 +20,14 @@ public struct BlobInfo: Codable, Sendable, Equatable {
     /// The file on the server; never sent to clients.
     public var path: String
     public var createdAt: Date
+    /// Header facts of a model file (GGUF), when readable.
+    public var model: ModelSummary?
+    /// Why the header could not be read, when it could not.
+    public var inspectionError: String?
 
     enum CodingKeys: String, CodingKey {
-        case name, owner, size, sha256, source, path
-        case createdAt = "created_at"
+        case name, owner, size, sha256, source, path, model
+        case createdAt = "created_at", inspectionError = "inspection_error"
     }
 }
 
@@ -76,6 +80,11 @@ public final class BlobStore: @unchecked Sendable {
             try? FileManager.default.removeItem(at: metaURL(owner, name))
             if info.source == "upload" { try? FileManager.default.removeItem(atPath: info.path) }
         }
+    }
+
+    /// Replaces the stored description of an existing file (e.g. after inspecting its header).
+    public func update(_ info: BlobInfo) throws {
+        try lock.withLock { try saveMeta(info) }
     }
 
     private func saveMeta(_ info: BlobInfo) throws {

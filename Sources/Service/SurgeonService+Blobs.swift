@@ -16,9 +16,14 @@ struct BlobResource: Encodable {
     var sha256: String
     var source: String
     var createdAt: Date
-    enum CodingKeys: String, CodingKey { case object, name, size, sha256, source, createdAt = "created_at" }
+    var model: ModelSummary?
+    var inspectionError: String?
+    enum CodingKeys: String, CodingKey {
+        case object, name, size, sha256, source, model, createdAt = "created_at", inspectionError = "inspection_error"
+    }
     init(_ kind: BlobKind, _ b: BlobInfo) {
         object = kind.singular; name = b.name; size = b.size; sha256 = b.sha256; source = b.source; createdAt = b.createdAt
+        model = b.model; inspectionError = b.inspectionError
     }
 }
 
@@ -53,8 +58,9 @@ extension SurgeonService {
             throw Problem.tooLarge(limit: config.maxUploadBytes)
         }
         do {
-            let (info, created) = try store(kind).upload(owner: c.owner, name: name, body: c.request.body,
+            var (info, created) = try store(kind).upload(owner: c.owner, name: name, body: c.request.body,
                                                          limit: config.maxUploadBytes, now: clock.now())
+            info = inspect(kind, info)
             return Reply.json(created ? 201 : 200, BlobResource(kind, info),
                               headers: [("Location", "/v1/\(kind.rawValue)/\(name)"), ("ETag", "\"\(info.sha256)\"")])
         } catch let e as BlobError {
@@ -74,11 +80,20 @@ extension SurgeonService {
         for key in body.keys where key != "name" && key != "path" { errors.append(.init("/\(key)", "unknown field")) }
         guard errors.isEmpty, let name, let path else { throw Problem.validation(errors) }
         do {
-            let info = try store(kind).register(owner: c.owner, name: name, path: path, roots: config.allowedRoots, now: clock.now())
+            let info = inspect(kind, try store(kind).register(owner: c.owner, name: name, path: path, roots: config.allowedRoots, now: clock.now()))
             return Reply.json(201, BlobResource(kind, info), headers: [("Location", "/v1/\(kind.rawValue)/\(name)")])
         } catch let e as BlobError {
             throw problem(e)
         }
+    }
+
+    /// Reads a model's header into its description (texts are left alone).
+    func inspect(_ kind: BlobKind, _ info: BlobInfo) -> BlobInfo {
+        guard kind == .models else { return info }
+        var info = info
+        do { info.model = try ModelSummary.read(path: info.path) } catch { info.inspectionError = String(describing: error) }
+        try? store(kind).update(info)
+        return info
     }
 
     func problem(_ e: BlobError) -> Problem {

@@ -56,7 +56,7 @@ extension SurgeonService {
         }
         guard errors.isEmpty, let request = parsed, let resolved, let modelInfo else { throw Problem.validation(errors) }
 
-        let estimate = MemoryEstimate(modelFileBytes: modelInfo.size, modelName: modelInfo.name, request: request)
+        let estimate = MemoryEstimate(modelFileBytes: modelInfo.size, modelName: modelInfo.name, summary: modelInfo.model, request: request)
         if estimate.totalBytes > memoryLimit { throw Problem.memoryLimit(estimate: estimate.totalBytes, limit: memoryLimit) }
 
         let spec = JobSpec(request: request, resolved: resolved, owner: c.owner, idempotencyKey: key,
