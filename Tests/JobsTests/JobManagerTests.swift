@@ -203,3 +203,37 @@ final class JobManagerCrashTests: XCTestCase {
         XCTAssertEqual(statuses.first?.attempt, 2)
     }
 }
+
+final class JobManagerWorkerTests: XCTestCase {
+    func testTwoWorkers_RunTwoJobsAtOnceAndTheThirdWaits() throws {
+        let gate = Gate2()
+        let m = JobManager(store: MemoryJobStore(), runner: SimulatedPruneRunner(layers: 1, onLayer: { s, _ in if s == 1 { gate.hold() } }),
+                           options: .init(workers: 2, queueCapacity: 4))
+        try m.start(); defer { m.stop() }
+        let spec = JobSpec(request: PruneRequest(model: "m", sparsity: 0.2, shots: 1, calibration: "c"), owner: "a")
+        let ids = try (0..<3).map { _ in try m.submit(spec).job.id }
+        gate.waitForHolders(2)
+        let stats = try m.statistics()
+        XCTAssertEqual(stats.busyWorkers, 2)
+        XCTAssertEqual(stats.queueDepth, 1)
+        XCTAssertEqual(stats.byStatus[.running], 2)
+        XCTAssertEqual(m.queuePosition(of: ids[2]), 1)
+        gate.openAll()
+        XCTAssertTrue(m.waitUntilIdle(timeout: 10))
+        XCTAssertEqual(try ids.map { try m.job($0)?.status }, [.succeeded, .succeeded, .succeeded])
+    }
+}
+
+/// Holds every runner that calls `hold()` until `openAll()`.
+final class Gate2: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var holders = 0
+    private var open = false
+    func hold() {
+        cond.lock(); holders += 1; cond.broadcast()
+        while !open { cond.wait() }
+        cond.unlock()
+    }
+    func waitForHolders(_ n: Int) { cond.lock(); while holders < n { cond.wait() }; cond.unlock() }
+    func openAll() { cond.lock(); open = true; cond.broadcast(); cond.unlock() }
+}
