@@ -28,7 +28,7 @@ final class Recorder<T>: @unchecked Sendable {
 
 /// Runs a command line tool and returns (status, stdout, stderr).
 @discardableResult
-func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws -> (Int32, String, String) {
+func runTool(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws -> (Int32, String, String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
