@@ -119,8 +119,9 @@ final class HTTPConnection: @unchecked Sendable {
         }
         let clean = drainBody()
         if server.isStopping { _ = machine.stop() }
-        let keepAlive = clean && machine.mayKeepAlive(requested: head.keepAlive)
+        var keepAlive = clean && machine.mayKeepAlive(requested: head.keepAlive)
             && !(response.headers["Connection"]?.lowercased().contains("close") ?? false)
+        if case .stream = response.body, head.version.minor == 0 { keepAlive = false }
         let sent = write(response, for: head, keepAlive: keepAlive)
         let entry = HTTPAccessLogEntry(method: head.method, path: path, route: response.route, status: response.status,
                                        bytesSent: sent ?? 0, bytesReceived: bodyBytesRead, duration: clock.now() - started,

@@ -94,3 +94,17 @@ final class HTTPServerStreamingTests: XCTestCase {
         XCTAssertEqual(try client.readResponse().text, "never")
     }
 }
+
+extension HTTPServerStreamingTests {
+    func testStreamToHTTP10Client_IsDelimitedByClose() throws {
+        let server = try startServer { _ in HTTPResponse(status: 200, body: .stream { w in try w.write("one "); try w.write("two") }) }
+        defer { server.stop(gracePeriod: 1) }
+        let client = try RawHTTPClient(port: server.port)
+        try client.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        let head = try client.readHead()
+        XCTAssertNil(head.headers["Transfer-Encoding"])
+        XCTAssertEqual(head.headers["Connection"], "close")
+        XCTAssertEqual(String(decoding: try client.readBytes(7), as: UTF8.self), "one two")
+        XCTAssertTrue(client.isClosedByPeer())
+    }
+}
