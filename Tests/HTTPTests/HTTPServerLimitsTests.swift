@@ -142,3 +142,38 @@ final class HTTPServerLimitsTests: XCTestCase {
         XCTAssertTrue(client.isClosedByPeer())
     }
 }
+
+extension HTTPServerLimitsTests {
+    func testStalledBody_ThrowsTimeoutInTheHandler_AndClosesTheConnection() throws {
+        let errors = Recorder<String>()
+        let server = try startServer({ $0.timeouts = .init(headerRead: 5, idle: 30, bodyRead: 0.3) }) { req in
+            do { _ = try req.body.readAll(limit: 100); return text("complete") } catch {
+                errors.append("\(error)")
+                return text("too slow", status: 408)
+            }
+        }
+        defer { server.stop(gracePeriod: 1) }
+        let client = try RawHTTPClient(port: server.port)
+        try client.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+        let r = try client.readResponse()
+        XCTAssertEqual(r.status, 408)
+        XCTAssertEqual(r.headers["Connection"], "close")
+        XCTAssertEqual(errors.all, ["timeout"])
+        XCTAssertTrue(client.isClosedByPeer())
+    }
+
+    func testBodyReaderKeptPastTheHandler_CannotReadTheNextRequest() throws {
+        final class Box: @unchecked Sendable { var reader: HTTPBodyReader? }
+        let box = Box()
+        let server = try startServer { req in
+            if box.reader == nil { box.reader = req.body; return text("first") }
+            do { _ = try box.reader!.read(); return text("stale read") } catch { return text("refused") }
+        }
+        defer { server.stop(gracePeriod: 1) }
+        let client = try RawHTTPClient(port: server.port)
+        try client.send(RawHTTPClient.get("/1"))
+        XCTAssertEqual(try client.readResponse().text, "first")
+        try client.send("POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody")
+        XCTAssertEqual(try client.readResponse().text, "refused")
+    }
+}
