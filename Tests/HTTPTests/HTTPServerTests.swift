@@ -175,3 +175,24 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertThrowsError(try server.start())
     }
 }
+
+extension HTTPServerTests {
+    func testManyConcurrentClients_AllGetTheirOwnAnswers() throws {
+        let server = try startServer { req in text("echo \(req.path)") }
+        defer { server.stop(gracePeriod: 1) }
+        let failures = Recorder<String>()
+        DispatchQueue.concurrentPerform(iterations: 16) { c in
+            do {
+                let client = try RawHTTPClient(port: server.port)
+                for i in 0..<25 {
+                    try client.send(RawHTTPClient.get("/\(c)/\(i)"))
+                    let r = try client.readResponse()
+                    if r.text != "echo /\(c)/\(i)" { failures.append(r.text) }
+                }
+            } catch { failures.append("client \(c): \(error)") }
+        }
+        XCTAssertEqual(failures.all, [])
+        server.stop(gracePeriod: 1)
+        XCTAssertEqual(server.stats.requests, 400)
+    }
+}
