@@ -7,6 +7,9 @@ import Glibc
 extension HTTPConnection {
     /// Writes `response`; returns the body bytes sent, or `nil` when the connection broke.
     func write(_ response: HTTPResponse, for head: HTTPRequestHead, keepAlive: Bool) -> Int? {
+        // HTTP/1.0 has no chunked encoding: a streamed body is delimited by closing the connection
+        // (`serveOne` never keeps such a connection alive).
+        let chunked = head.version.minor == 1
         let isHead = head.method == "HEAD"
         let noBody = response.status < 200 || response.status == 204 || response.status == 304
         let gzip = !noBody && shouldGzip(response, head)
@@ -55,10 +58,10 @@ extension HTTPConnection {
                 if !isHead && length > 0 { try transport.sendFile(file, offset: offset, length: length) }
                 return isHead ? 0 : length
             case .stream(let produce):
-                text += "Transfer-Encoding: chunked\r\n\r\n"
+                text += chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "\r\n"
                 try transport.write(Array(text.utf8))
                 if isHead { return 0 }
-                return try writeStream(produce, gzip: gzip, endsAtShutdown: response.headers["Content-Type"]?.hasPrefix("text/event-stream") ?? false)
+                return try writeStream(produce, chunked: chunked, gzip: gzip, endsAtShutdown: response.headers["Content-Type"]?.hasPrefix("text/event-stream") ?? false)
             }
         } catch {
             broken = true
@@ -67,15 +70,19 @@ extension HTTPConnection {
     }
 
     /// Runs a `.stream` body with chunked framing, one chunk per write (flushed immediately).
-    private func writeStream(_ produce: @Sendable (HTTPBodyWriter) throws -> Void, gzip: Bool, endsAtShutdown: Bool) throws -> Int {
+    private func writeStream(_ produce: @Sendable (HTTPBodyWriter) throws -> Void, chunked: Bool, gzip: Bool,
+                             endsAtShutdown: Bool) throws -> Int {
         final class State: @unchecked Sendable { var sent = 0; var failed = false; var zip: GzipStream? }
         let state = State()
         if gzip { state.zip = try GzipStream() }
         let sendChunk: @Sendable ([UInt8]) throws -> Void = { [self] bytes in
             guard !bytes.isEmpty else { return }
-            var out = Array((String(bytes.count, radix: 16) + "\r\n").utf8)
-            out += bytes
-            out += [cr, lf]
+            var out = bytes
+            if chunked {
+                out = Array((String(bytes.count, radix: 16) + "\r\n").utf8)
+                out += bytes
+                out += [cr, lf]
+            }
             do { try transport.write(out) } catch { state.failed = true; throw error }
             state.sent += bytes.count
         }
@@ -91,7 +98,7 @@ extension HTTPConnection {
             if !(endsAtShutdown && server.isStopping && !state.failed) { throw HTTPError.connectionClosed }
         }
         if let zip = state.zip { try sendChunk(try zip.finish()) }
-        try transport.write(Array("0\r\n\r\n".utf8))
+        if chunked { try transport.write(Array("0\r\n\r\n".utf8)) }
         return state.sent
     }
 

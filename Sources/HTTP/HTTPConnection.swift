@@ -23,6 +23,8 @@ final class HTTPConnection: @unchecked Sendable {
     var broken = false
     var requests = 0
     var rateLimited = 0
+    /// Body readers of earlier requests (kept by a handler past its return) must not read the socket.
+    var bodyOwner = 0
 
     init(server: HTTPServer, transport: any HTTPTransport, ip: String, address: String) {
         self.server = server; self.transport = transport; self.ip = ip; self.address = address
@@ -118,9 +120,11 @@ final class HTTPConnection: @unchecked Sendable {
             response = Self.problem(400, "the request target has invalid percent-encoding")
         }
         let clean = drainBody()
+        bodyOwner = -1
         if server.isStopping { _ = machine.stop() }
-        let keepAlive = clean && machine.mayKeepAlive(requested: head.keepAlive)
+        var keepAlive = clean && machine.mayKeepAlive(requested: head.keepAlive)
             && !(response.headers["Connection"]?.lowercased().contains("close") ?? false)
+        if case .stream = response.body, head.version.minor == 0 { keepAlive = false }
         let sent = write(response, for: head, keepAlive: keepAlive)
         let entry = HTTPAccessLogEntry(method: head.method, path: path, route: response.route, status: response.status,
                                        bytesSent: sent ?? 0, bytesReceived: bodyBytesRead, duration: clock.now() - started,
@@ -150,8 +154,13 @@ final class HTTPConnection: @unchecked Sendable {
         if case .length(let n) = head.framing, let limit = parser.bodyLimit, n > limit {
             return Self.problem(413, "the request body of \(n) bytes exceeds the limit of \(limit) bytes")
         }
+        bodyOwner = requests
+        let owner = requests
         let request = HTTPRequest(method: head.method, target: head.target, path: path, query: query,
-                                  headers: head.headers, body: HTTPBodyReader { [self] max in try readBody(max) },
+                                  headers: head.headers, body: HTTPBodyReader { [self] max in
+                                      guard owner == bodyOwner else { throw HTTPError.connectionClosed }
+                                      return try readBody(max)
+                                  },
                                   remoteAddress: address)
         return server.handler.handle(request)
     }
@@ -225,7 +234,11 @@ final class HTTPConnection: @unchecked Sendable {
     /// Answers a request that could not be parsed and marks the connection for closing.
     func writeSimple(status: Int, reason: String) {
         let head = HTTPRequestHead(method: "GET", target: "/", keepAlive: false)
-        _ = write(Self.problem(status, reason), for: head, keepAlive: false)
+        let sent = write(Self.problem(status, reason), for: head, keepAlive: false)
+        let entry = HTTPAccessLogEntry(method: "-", path: "-", route: nil, status: status, bytesSent: sent ?? 0,
+                                       bytesReceived: 0, duration: 0, remoteAddress: address, userAgent: nil)
+        server.configuration.accessLog?(entry)
+        server.configuration.metrics?(entry)
     }
 }
 

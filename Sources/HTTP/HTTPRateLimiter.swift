@@ -31,8 +31,8 @@ public final class HTTPRateLimiter: @unchecked Sendable {
         public var burst: Double
 
         public init(requestsPerSecond: Double, burst: Double? = nil) {
-            self.requestsPerSecond = requestsPerSecond
-            self.burst = burst ?? max(1, requestsPerSecond)
+            self.requestsPerSecond = max(1e-6, requestsPerSecond)
+            self.burst = max(1, burst ?? requestsPerSecond)
         }
     }
 
@@ -54,7 +54,7 @@ public final class HTTPRateLimiter: @unchecked Sendable {
         var bucket = buckets[key] ?? TokenBucket(capacity: policy.burst, ratePerSecond: policy.requestsPerSecond, now: now)
         let wait = bucket.take(now: now)
         buckets[key] = bucket
-        return wait.map { max(1, Int($0.rounded(.up))) }
+        return wait.map { max(1, Int(min(3600, $0.rounded(.up)))) }
     }
 
     /// Number of clients tracked (for tests and metrics).

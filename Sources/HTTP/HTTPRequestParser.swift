@@ -108,7 +108,7 @@ public struct HTTPRequestParser: Sendable {
             return nextHead()
         case .lengthBody(let remaining):
             if remaining == 0 { state = .head; return .end }
-            if let limit = bodyLimit, bodyBytesSeen + remaining > limit {
+            if let limit = bodyLimit, remaining > limit - bodyBytesSeen {
                 return fail(HTTPParseError(status: 413, "body exceeds \(limit) bytes"))
             }
             guard bufferedByteCount > 0 else { return .needMoreData }
@@ -234,7 +234,7 @@ public struct HTTPRequestParser: Sendable {
         }
         start = end
         if size == 0 { state = .trailers; return nextTrailer() }
-        if let limit = bodyLimit, bodyBytesSeen + size > limit {
+        if let limit = bodyLimit, size > limit - bodyBytesSeen {
             return fail(HTTPParseError(status: 413, "body exceeds \(limit) bytes"))
         }
         state = .chunkData(remaining: size)

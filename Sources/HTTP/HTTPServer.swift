@@ -81,7 +81,10 @@ public final class HTTPServer: @unchecked Sendable {
         while true {
             let ready = Socket.wait(listener, wake: wakeFD, timeout: nil)
             if ready != .readable || isStopping { break }
-            guard let (fd, ip, address) = Socket.accept(listener) else { continue }
+            guard let (fd, ip, address) = Socket.accept(listener) else {
+                if errno == EMFILE || errno == ENFILE || errno == ENOMEM { usleep(10_000) }  // out of descriptors: back off
+                continue
+            }
             Socket.configureAccepted(fd, sendTimeout: configuration.writeTimeout)
             lock.lock()
             counters.acceptedConnections += 1

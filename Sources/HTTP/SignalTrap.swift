@@ -27,7 +27,7 @@ public final class SignalTrap: @unchecked Sendable {
         return SignalTrap(sources: sources)
     }
 
-    /// Stops listening and restores the default actions.
+    /// Stops delivering signals to the handler (they stay ignored).
     public func cancel() {
         for s in sources {
             s.cancel()

@@ -181,3 +181,40 @@ final class HTTPRequestParserTests: XCTestCase {
         XCTAssertEqual(p.parse(bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n")).count, 1)
     }
 }
+
+extension HTTPRequestParserTests {
+    func testRandomMutationsOfValidRequests_NeverCrashAndEndInEventsOrAnError() {
+        let seeds = [
+            "POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nT: 1\r\n\r\n",
+            "PUT /b?c=d HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nabc",
+            "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        ].map { Array($0.utf8) }
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("\r\n :;0123456789abcdefF-xX\t\u{0}".utf8) + [0xFF, 0x80]
+        var outcomes = [0, 0]
+        for _ in 0..<5000 {
+            var bytes = seeds.randomElement(using: &rng)!
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                let i = Int.random(in: 0..<bytes.count, using: &rng)
+                switch Int.random(in: 0..<3, using: &rng) {
+                case 0: bytes[i] = alphabet.randomElement(using: &rng)!
+                case 1: bytes.insert(alphabet.randomElement(using: &rng)!, at: i)
+                default: if bytes.count > 1 { bytes.remove(at: i) }
+                }
+            }
+            var limits = HTTPRequestParser.Limits(maxHeaderBytes: 256, maxBodyBytes: 64)
+            limits.maxChunkLineBytes = 32
+            var p = HTTPRequestParser(limits: limits)
+            let cut = Int.random(in: 0...bytes.count, using: &rng)
+            let events = p.parse(bytes[0..<cut]) + p.parse(bytes[cut...])
+            if case .error? = events.last { outcomes[1] += 1 } else { outcomes[0] += 1 }
+        }
+        print("mutated requests: \(outcomes[0]) parsed or incomplete, \(outcomes[1]) rejected")
+        XCTAssertGreaterThan(outcomes[1], 0)
+    }
+
+    func testHugeChunkSizeUnderALimit_IsRejectedWithoutOverflow() {
+        let raw = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n7FFFFFFFFFFFFFF\r\n"
+        XCTAssertEqual(firstError(raw, limits: .init(maxBodyBytes: 100))?.status, 413)
+    }
+}
