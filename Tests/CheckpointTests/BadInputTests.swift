@@ -26,6 +26,12 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(g["nested"], .array([.array([.uint8(1), .uint8(2)]), .array([.uint8(3)])]))
     }
 
+    func testVersion2_Loads() throws {
+        var g = GGUFBuilder.tinyLlama(); g.version = 2
+        XCTAssertEqual(try GGUFFile(file: MappedFile(path: "t", contents: g.bytes())).version, 2)
+        XCTAssertEqual(try loadGGUF(g.bytes()).tensors.count, 11)
+    }
+
     func testWrongMagic_ThrowsBadMagic() {
         var b = GGUFBuilder.tinyLlama().bytes(); b[0] = 0x47; b[3] = 0x47
         assertThrows(b) { if case .badMagic = $0 { return true }; return false }
