@@ -19,7 +19,7 @@ extension GGUFTokenizerData {
         let q = SafetensorsWriter.jsonString
         var added: [String] = []
         for (id, t) in tokens.enumerated() {
-            let type = tokenTypes?[id] ?? 1
+            let type = id < (tokenTypes?.count ?? 0) ? tokenTypes![id] : 1
             guard type == 3 || type == 4 else { continue }
             added.append("{\"id\":\(id),\"content\":\(q(t)),\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":\(type == 3)}")
         }
@@ -35,7 +35,7 @@ extension GGUFTokenizerData {
         }
         var single = "[{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}]"
         var specials = "{}"
-        if addBOS, let b = bosTokenId {
+        if addBOS, let b = bosTokenId, b >= 0, b < tokens.count {
             single = "[{\"SpecialToken\":{\"id\":\(q(tokens[b])),\"type_id\":0}},{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}]"
             specials = "{\(q(tokens[b])):{\"id\":\(q(tokens[b])),\"ids\":[\(b)],\"tokens\":[\(q(tokens[b]))]}}"
         }
