@@ -144,7 +144,8 @@ extension GGUFFile {
         guard unpermute else { return (name, t) }
         let isQ = name.contains(".self_attn.q_proj."), isK = name.contains(".self_attn.k_proj.")
         guard isQ || isK else { return (name, t) }
-        let layer = Int(name.split(separator: ".")[2]) ?? -1
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        let layer = parts.count > 2 && parts[0] == "model" && parts[1] == "layers" ? Int(parts[2]) ?? -1 : -1
         guard layer >= 0, layer < config.numLayers else {
             throw CheckpointError.malformed(path: path, what: "tensor \(info.name) names layer \(layer) of \(config.numLayers)")
         }

@@ -4,6 +4,19 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: Body
+    /// Whether the server gzips the body for clients that accept it (`.automatic`: JSON bodies over
+    /// `HTTPServerConfiguration.autoCompressMinBytes`).
+    public var compression: Compression = .automatic
+    /// The route template that answered (`/v1/jobs/{id}`), passed to the metrics hook.
+    public var route: String?
+
+    /// Response compression policy.
+    public enum Compression: Sendable, Equatable {
+        case automatic
+        /// Compress `.bytes` and `.stream` bodies whenever the client accepts gzip.
+        case gzip
+        case none
+    }
 
     /// How the body is produced.
     public enum Body: Sendable {

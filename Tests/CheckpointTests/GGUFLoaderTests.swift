@@ -72,10 +72,17 @@ final class GGUFLoaderTests: XCTestCase {
     func testSmolLM2_LoadsWithConfigAndSlicesMatchingTransformers() throws {
         guard FileManager.default.fileExists(atPath: smolLMPath) else { throw XCTSkip("SmolLM2 GGUF not present") }
         let t0 = Date()
+        let g = try GGUFFile(path: smolLMPath)
+        let tOpen = Date().timeIntervalSince(t0)
+        _ = try g.tokenizerData()
+        let tTok = Date().timeIntervalSince(t0) - tOpen
+        let t1 = Date(), c1 = clock()
         let ck = try CheckpointLoader.load(path: smolLMPath)
-        let seconds = Date().timeIntervalSince(t0)
+        let seconds = Date().timeIntervalSince(t1), cpu = Double(clock() - c1) / Double(CLOCKS_PER_SEC)
+        print(String(format: "SmolLM2 GGUF header+metadata parse: %.3f s, tokenizer extraction %.3f s", tOpen, tTok))
         let params = ck.tensors.values.reduce(0) { $0 + $1.count }
-        print(String(format: "SmolLM2 GGUF load + dequantise: %.3f s, %d tensors, %d parameters", seconds, ck.tensors.count, params))
+        print(String(format: "SmolLM2 GGUF load + dequantise: %.3f s wall, %.3f s CPU (all threads), %d tensors, %d parameters",
+                     seconds, cpu, ck.tensors.count, params))
         XCTAssertEqual(params, 134_515_008)
         XCTAssertEqual(ck.config, ModelConfig(architecture: .llama, vocabSize: 49152, hiddenSize: 576, intermediateSize: 1536, numLayers: 30,
                                               numHeads: 9, numKVHeads: 3, headDim: 64, maxPositions: 8192, normEps: 1e-5,

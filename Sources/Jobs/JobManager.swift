@@ -1,0 +1,207 @@
+import Foundation
+import Pruning
+
+/// The I/O shell around `JobState`: owns the store, the bounded queue and the worker threads, feeds
+/// events into each job's state machine and executes the actions it returns.
+///
+/// Wiring: `JobManager(store:runner:)` takes the `PruneRunner` that workers call; `start()` rescans
+/// the store (running → queued with attempt + 1, resumed after the last finished shot) and starts
+/// the workers.
+public final class JobManager: @unchecked Sendable {
+    /// Knobs of the manager.
+    public struct Options: Sendable {
+        /// Worker threads, each running one job at a time.
+        public var workers: Int
+        /// Queued jobs accepted before `submit` refuses with `JobQueueFull`.
+        public var queueCapacity: Int
+        public init(workers: Int = 1, queueCapacity: Int = 16) {
+            self.workers = max(1, workers); self.queueCapacity = max(1, queueCapacity)
+        }
+    }
+
+    public let store: JobStore
+    public let runner: PruneRunner
+    public let clock: WallClock
+    public let options: Options
+
+    let cond = NSCondition()
+    var queue: JobQueue
+    var cancelFlags: Set<String> = []
+    var liveProgress: [String: PruneProgress] = [:]
+    var busyWorkers = 0
+    var stopping = false
+    var started = false
+    var threads: [Thread] = []
+    var runningThreads = 0
+    private var idCounter: UInt32 = 0
+
+    public init(store: JobStore, runner: PruneRunner, clock: WallClock = SystemClock(), options: Options = Options()) {
+        self.store = store; self.runner = runner; self.clock = clock; self.options = options
+        self.queue = JobQueue(capacity: options.queueCapacity)
+    }
+
+    // MARK: Reading
+
+    /// The job with `id` (with live progress), or `nil`.
+    public func job(_ id: String) throws -> Job? {
+        cond.lock(); defer { cond.unlock() }
+        return try loadLive(id)
+    }
+
+    /// A page of `owner`'s jobs, newest first, strictly after the job id `after`.
+    public func list(owner: String, limit: Int, after: String?) throws -> (jobs: [Job], hasMore: Bool) {
+        cond.lock(); defer { cond.unlock() }
+        var all = try store.loadAll().filter { $0.spec.owner == owner }.sorted { $0.id > $1.id }
+        if let after { all = all.filter { $0.id < after } }
+        let page = all.prefix(max(0, limit)).map { j -> Job in
+            var j = j
+            if let p = liveProgress[j.id] { j.progress = p }
+            return j
+        }
+        return (Array(page), all.count > page.count)
+    }
+
+    /// Events of `id` after sequence `after`.
+    public func events(of id: String, after: Int) throws -> [JobEvent] {
+        cond.lock(); defer { cond.unlock() }
+        return try store.events(of: id, after: after)
+    }
+
+    /// Blocks until `id` has events after `after` or `timeout` passes; returns them (maybe none).
+    public func waitForEvents(of id: String, after: Int, timeout: TimeInterval) throws -> [JobEvent] {
+        let deadline = Date().addingTimeInterval(timeout)
+        cond.lock(); defer { cond.unlock() }
+        while true {
+            let events = try store.events(of: id, after: after)
+            if !events.isEmpty || stopping { return events }
+            if !cond.wait(until: deadline) { return [] }
+        }
+    }
+
+    /// The runner's directory of job `id`.
+    public func outputDirectory(of id: String) throws -> URL {
+        cond.lock(); defer { cond.unlock() }
+        return try store.outputDirectory(of: id)
+    }
+
+    /// Counts for `/metrics`.
+    public func statistics() throws -> (byStatus: [JobStatus: Int], queueDepth: Int, busyWorkers: Int, workers: Int) {
+        cond.lock(); defer { cond.unlock() }
+        var counts: [JobStatus: Int] = [:]
+        for j in try store.loadAll() { counts[j.status, default: 0] += 1 }
+        return (counts, queue.count, busyWorkers, options.workers)
+    }
+
+    /// `true` between `start()` and `stop()`.
+    public var isRunning: Bool {
+        cond.lock(); defer { cond.unlock() }
+        return started && !stopping
+    }
+
+    /// Position of a queued job in the queue (1 = next).
+    public func queuePosition(of id: String) -> Int? {
+        cond.lock(); defer { cond.unlock() }
+        return queue.position(of: id)
+    }
+
+    // MARK: Commands
+
+    /// Submits a job. With an idempotency key already used by `spec.owner`, returns the first job
+    /// (`created == false`) when the request is the same and throws `.idempotencyMismatch` otherwise.
+    public func submit(_ spec: JobSpec) throws -> (job: Job, created: Bool) {
+        cond.lock(); defer { cond.unlock() }
+        if let key = spec.idempotencyKey,
+           let first = try store.loadAll().first(where: { $0.spec.owner == spec.owner && $0.spec.idempotencyKey == key }) {
+            guard first.spec.request == spec.request else { throw JobManagerError.idempotencyMismatch(jobID: first.id) }
+            return (try loadLive(first.id) ?? first, false)
+        }
+        if queue.isFull { throw JobQueueFull(capacity: queue.capacity) }
+        let now = clock.now()
+        let job = Job(id: makeID(now), spec: spec, createdAt: now)
+        try store.create(job)
+        _ = try store.append(JobEvent(time: now, kind: .status, status: .queued, attempt: 1, message: "queued"), to: job.id)
+        try queue.enqueue(job.id)
+        cond.broadcast()
+        return (job, true)
+    }
+
+    /// Asks job `id` to stop. Queued jobs become `cancelled` at once; running ones `cancelling`
+    /// until the runner sees the flag. Throws `JobTransitionError` for a terminal job.
+    @discardableResult
+    public func cancel(_ id: String) throws -> Job {
+        cond.lock(); defer { cond.unlock() }
+        guard var job = try loadLive(id) else { throw JobStoreError.notFound(id) }
+        let action = try job.state.handle(.cancel)
+        switch action {
+        case .dequeue:
+            queue.remove(id)
+            try finish(&job, message: "cancelled before it started")
+        case .signalCancel:
+            cancelFlags.insert(id)
+            try persistStatus(&job, message: "cancellation requested")
+        default:
+            break
+        }
+        return job
+    }
+
+    /// Deletes a terminal job and its files; throws `.notTerminal` otherwise.
+    public func delete(_ id: String) throws {
+        cond.lock(); defer { cond.unlock() }
+        guard let job = try store.load(id) else { throw JobStoreError.notFound(id) }
+        guard job.status.isTerminal else { throw JobManagerError.notTerminal(job.status) }
+        try store.delete(id)
+        liveProgress[id] = nil
+    }
+
+    // MARK: Helpers (call with the lock held)
+
+    func loadLive(_ id: String) throws -> Job? {
+        guard var job = try store.load(id) else { return nil }
+        if let p = liveProgress[id], !job.status.isTerminal { job.progress = p }
+        return job
+    }
+
+    func persistStatus(_ job: inout Job, message: String) throws {
+        let now = clock.now()
+        job.updatedAt = now
+        try store.save(job)
+        _ = try store.append(JobEvent(time: now, kind: .status, status: job.status, attempt: job.state.attempt,
+                                      shot: job.state.finishedShots, message: message), to: job.id)
+        cond.broadcast()
+    }
+
+    func finish(_ job: inout Job, message: String) throws {
+        job.finishedAt = clock.now()
+        cancelFlags.remove(job.id)
+        if let p = liveProgress.removeValue(forKey: job.id) { job.progress = p }
+        try persistStatus(&job, message: message)
+    }
+
+    /// `job_` + creation time in ms (hex) + a counter + random bits: ids sort by creation.
+    private func makeID(_ now: Date) -> String {
+        idCounter &+= 1
+        let ms = UInt64(max(0, now.timeIntervalSince1970 * 1000))
+        let hex = String(ms, radix: 16)
+        let counter = String(idCounter & 0xFFFF, radix: 16)
+        let rand = String(UInt32.random(in: 0..<(1 << 24)), radix: 16)
+        return "job_" + String(repeating: "0", count: max(0, 12 - hex.count)) + hex
+            + String(repeating: "0", count: 4 - counter.count) + counter
+            + String(repeating: "0", count: 6 - rand.count) + rand
+    }
+}
+
+/// Refusals of `JobManager` beyond the lifecycle's own `JobTransitionError`.
+public enum JobManagerError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The idempotency key was used before with a different request.
+    case idempotencyMismatch(jobID: String)
+    /// Only terminal jobs can be deleted.
+    case notTerminal(JobStatus)
+
+    public var description: String {
+        switch self {
+        case .idempotencyMismatch(let id): return "the Idempotency-Key was first used for job \(id) with a different request"
+        case .notTerminal(let s): return "the job is \(s.rawValue); cancel it and wait until it is terminal"
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// Durable home of jobs: their spec and state, their event log and a directory the runner writes
+/// into. `DiskJobStore` is the real one; `MemoryJobStore` is its twin for tests.
+/// Implementations need not be thread-safe: `JobManager` serialises every call.
+public protocol JobStore: Sendable {
+    /// Stores a new job (spec and initial state).
+    func create(_ job: Job) throws
+    /// Replaces the stored state of an existing job.
+    func save(_ job: Job) throws
+    /// The job with `id`, or `nil`.
+    func load(_ id: String) throws -> Job?
+    /// Every stored job, in creation order (ids sort by creation).
+    func loadAll() throws -> [Job]
+    /// Removes the job and all its files.
+    func delete(_ id: String) throws
+    /// Appends `event` with the next sequence number and returns it as stored.
+    func append(_ event: JobEvent, to id: String) throws -> JobEvent
+    /// Events with a sequence number greater than `after`, in order.
+    func events(of id: String, after: Int) throws -> [JobEvent]
+    /// The directory the runner writes into (created on demand): per-shot checkpoints under
+    /// `checkpoints/shot-<n>/`, artifacts at the top level.
+    func outputDirectory(of id: String) throws -> URL
+}
+
+/// Failures of a job store, naming the file and what went wrong.
+public enum JobStoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    case alreadyExists(String)
+    case notFound(String)
+    case io(path: String, message: String)
+    case corrupt(path: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .alreadyExists(let id): return "job \(id) already exists"
+        case .notFound(let id): return "job \(id) does not exist"
+        case .io(let path, let message): return "\(path): \(message)"
+        case .corrupt(let path, let message): return "\(path) is corrupt: \(message)"
+        }
+    }
+}

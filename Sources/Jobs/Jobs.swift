@@ -1,1 +1,0 @@
-// The Jobs module; see docs/architecture.md.

@@ -1,0 +1,57 @@
+import Foundation
+import HTTP
+import Jobs
+
+extension SurgeonService {
+    /// A JSON page of events, or an SSE stream with `Accept: text/event-stream`.
+    func jobEvents(_ c: RouteContext) throws -> HTTPResponse {
+        let job = try ownedJob(c)
+        let wantsSSE = (c.request.headers["Accept"] ?? "").lowercased().contains("text/event-stream")
+        let afterText = c.request.headers["Last-Event-ID"] ?? c.request.queryValue("after")
+        var after = 0
+        if let afterText {
+            guard let n = Int(afterText), n >= 0 else { throw Problem.invalidQuery("after / Last-Event-ID must be an event sequence number") }
+            after = n
+        }
+        if !wantsSSE {
+            let limit = try Reply.limit(c.request)
+            let events = try manager.events(of: job.id, after: after)
+            let page = Array(events.prefix(limit))
+            let more = events.count > page.count
+            return Reply.json(200, Reply.Page(data: page, hasMore: more, nextCursor: more ? page.last.map { String($0.sequence) } : nil),
+                              headers: jobHeaders(job))
+        }
+        let manager = self.manager
+        let start = after
+        let keepalive = config.sseKeepaliveSeconds
+        let id = job.id
+        let headers = HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")])
+        var response = HTTPResponse(status: 200, headers: headers, body: .stream { writer in
+            try Self.streamEvents(manager: manager, id: id, after: start, keepalive: keepalive, writer: writer)
+        })
+        response.compression = .none
+        return response
+    }
+
+    /// Writes events after `after` as SSE until the terminal event, with `: keepalive` comments
+    /// while nothing happens. Returns when the job is terminal or deleted; throws when the client leaves.
+    static func streamEvents(manager: JobManager, id: String, after: Int, keepalive: Double, writer: HTTPBodyWriter) throws {
+        let encoder = JobCoding.encoder()
+        var last = after
+        try writer.write("retry: 3000\n\n")
+        while true {
+            var events = try manager.events(of: id, after: last)
+            if events.isEmpty {
+                guard let job = try manager.job(id), !job.status.isTerminal else { return }
+                events = try manager.waitForEvents(of: id, after: last, timeout: keepalive)
+                if events.isEmpty { try writer.write(": keepalive\n\n"); continue }
+            }
+            for e in events {
+                let data = String(decoding: try encoder.encode(e), as: UTF8.self)
+                try writer.write("id: \(e.sequence)\nevent: \(e.kind.rawValue)\ndata: \(data)\n\n")
+                last = e.sequence
+                if e.isTerminal { return }
+            }
+        }
+    }
+}

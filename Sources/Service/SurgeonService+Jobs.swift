@@ -1,0 +1,143 @@
+import Foundation
+import HTTP
+import Jobs
+import Pruning
+
+extension SurgeonService {
+    /// The job `id` if `owner` owns it; 404 otherwise (another owner's job does not exist for them).
+    func ownedJob(_ c: RouteContext) throws -> Job {
+        let id = c.param("id")
+        guard id.hasPrefix("job_"), NameRules.isValid(id), let job = try manager.job(id), job.spec.owner == c.owner else {
+            throw Problem.notFound("job \(id.prefix(80))")
+        }
+        return job
+    }
+
+    func resource(_ job: Job) -> JobResource {
+        JobResource(job, queuePosition: job.status == .queued ? manager.queuePosition(of: job.id) : nil)
+    }
+
+    func jobHeaders(_ job: Job) -> [(String, String)] {
+        job.status.isTerminal ? [] : [("Retry-After", String(config.retryAfterSeconds))]
+    }
+
+    func createJob(_ c: RouteContext) throws -> HTTPResponse {
+        let key = c.request.headers["Idempotency-Key"]
+        if let key, key.isEmpty || key.utf8.count > 255 {
+            throw Problem.validation([.init("/headers/Idempotency-Key", "must be 1-255 characters")])
+        }
+        let claimKey = key.map { "\(c.owner)\u{0}\($0)" }
+        if let claimKey, !claim(claimKey) { throw Problem.idempotencyInFlight() }
+        defer { if let claimKey { release(claimKey) } }
+
+        let body = try Reply.jsonObject(c.request, limit: config.maxJSONBytes)
+        var parser = JobRequestParser()
+        let parsed = parser.parse(body)
+        var errors = parser.errors
+        var resolved = parsed
+        var modelInfo: BlobInfo?
+        if let request = parsed {
+            modelInfo = models.get(owner: c.owner, name: request.model)
+            if let m = modelInfo { resolved?.model = m.path } else {
+                errors.append(.init("/model", "no model named \(request.model); upload it with PUT /v1/models/\(request.model)"))
+            }
+            if request.calibration.isEmpty {
+                if let d = config.defaultCalibration { resolved?.calibration = d } else {
+                    errors.append(.init("/calibration", "required: the server has no default calibration text"))
+                }
+            } else if let t = texts.get(owner: c.owner, name: request.calibration) { resolved?.calibration = t.path } else {
+                errors.append(.init("/calibration", "no text named \(request.calibration); upload it with PUT /v1/texts/\(request.calibration)"))
+            }
+            if let e = request.eval {
+                if let t = texts.get(owner: c.owner, name: e) { resolved?.eval = t.path } else {
+                    errors.append(.init("/eval", "no text named \(e); upload it with PUT /v1/texts/\(e)"))
+                }
+            }
+        }
+        guard errors.isEmpty, let request = parsed, let resolved, let modelInfo else { throw Problem.validation(errors) }
+
+        let estimate = MemoryEstimate(modelFileBytes: modelInfo.size, modelName: modelInfo.name, summary: modelInfo.model, request: request)
+        if estimate.totalBytes > memoryLimit { throw Problem.memoryLimit(estimate: estimate.totalBytes, limit: memoryLimit) }
+
+        let spec = JobSpec(request: request, resolved: resolved, owner: c.owner, idempotencyKey: key,
+                           memoryEstimateBytes: estimate.totalBytes)
+        do {
+            let (job, created) = try manager.submit(spec)
+            var headers = [("Location", "/v1/jobs/\(job.id)")] + jobHeaders(job)
+            if !created { headers.append(("Idempotent-Replayed", "true")) }
+            return Reply.json(201, resource(job), headers: headers)
+        } catch let e as JobManagerError {
+            throw Problem.idempotencyMismatch(e.description)
+        } catch let e as JobQueueFull {
+            throw Problem.queueFull(capacity: e.capacity, retryAfter: config.retryAfterSeconds)
+        }
+    }
+
+    func listJobs(_ c: RouteContext) throws -> HTTPResponse {
+        let limit = try Reply.limit(c.request)
+        let after = c.request.queryValue("after")
+        if let after, !(after.hasPrefix("job_") && NameRules.isValid(after)) {
+            throw Problem.invalidQuery("after must be a job id from next_cursor")
+        }
+        let page = try manager.list(owner: c.owner, limit: limit, after: after)
+        let data = page.jobs.map(resource)
+        return Reply.json(200, Reply.Page(data: data, hasMore: page.hasMore, nextCursor: page.hasMore ? data.last?.id : nil))
+    }
+
+    func getJob(_ c: RouteContext) throws -> HTTPResponse {
+        let job = try ownedJob(c)
+        return Reply.json(200, resource(job), headers: jobHeaders(job))
+    }
+
+    func cancelJob(_ c: RouteContext) throws -> HTTPResponse {
+        let job = try ownedJob(c)
+        do {
+            let after = try manager.cancel(job.id)
+            return Reply.json(202, resource(after), headers: [("Retry-After", String(config.retryAfterSeconds))])
+        } catch is JobTransitionError {
+            throw Problem.notCancellable(job.status)
+        }
+    }
+
+    func deleteJob(_ c: RouteContext) throws -> HTTPResponse {
+        let job = try ownedJob(c)
+        do { try manager.delete(job.id) } catch JobManagerError.notTerminal(let s) { throw Problem.notTerminal(s) }
+        return Reply.noContent()
+    }
+
+    func jobCheckpoints(_ c: RouteContext) throws -> HTTPResponse {
+        let job = try ownedJob(c)
+        let dir = try manager.outputDirectory(of: job.id).appendingPathComponent("checkpoints")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        var items: [CheckpointResource] = []
+        for name in names where name.hasPrefix("shot-") {
+            guard let shot = Int(name.dropFirst(5)),
+                  let data = FileManager.default.contents(atPath: dir.appendingPathComponent(name).appendingPathComponent("checkpoint.json").path)
+            else { continue }
+            let s = try? JobCoding.decoder().decode(PruneReport.Shot.self, from: data)
+            let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent(name).path)) ?? []).sorted()
+            items.append(CheckpointResource(shot: shot, targetSparsity: s?.targetSparsity, achievedSparsity: s?.achievedSparsity,
+                                            perplexity: s?.perplexity, files: files))
+        }
+        items.sort { $0.shot < $1.shot }
+        return Reply.json(200, Reply.Page(data: items, hasMore: false, nextCursor: nil), headers: jobHeaders(job))
+    }
+}
+
+/// One per-shot checkpoint of a job.
+struct CheckpointResource: Encodable {
+    var object = "checkpoint"
+    var shot: Int
+    var targetSparsity: Double?
+    var achievedSparsity: Double?
+    var perplexity: Double?
+    var files: [String]
+    enum CodingKeys: String, CodingKey {
+        case object, shot, perplexity, files, targetSparsity = "target_sparsity", achievedSparsity = "achieved_sparsity"
+    }
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(object, forKey: .object); try c.encode(shot, forKey: .shot); try c.encode(targetSparsity, forKey: .targetSparsity)
+        try c.encode(achievedSparsity, forKey: .achievedSparsity); try c.encode(perplexity, forKey: .perplexity); try c.encode(files, forKey: .files)
+    }
+}

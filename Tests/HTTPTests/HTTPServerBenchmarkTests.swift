@@ -1,0 +1,30 @@
+import Foundation
+import XCTest
+@testable import HTTP
+
+/// Throughput of a small JSON response with keep-alive, measured with `wrk`. Runs only with
+/// SURGEON_BENCH=1 (see scripts/bench_http.sh); prints figures, asserts only that wrk ran.
+final class HTTPServerBenchmarkTests: XCTestCase {
+    func testBenchmark_SmallJSONKeepAlive_PrintsRequestsPerSecond() throws {
+        let env = ProcessInfo.processInfo.environment
+        try XCTSkipUnless(env["SURGEON_BENCH"] == "1", "set SURGEON_BENCH=1 to run the benchmark")
+        let wrk = env["WRK"] ?? "/usr/bin/wrk"
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: wrk), "wrk not installed")
+        let body = Array("{\"id\":\"job_01\",\"status\":\"running\",\"done\":false,\"progress\":{\"shot\":2,\"shots\":6}}".utf8)
+        let server = try startServer({ c in
+            c.port = Int(env["BENCH_PORT"] ?? "0") ?? 0
+        }) { _ in HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "application/json")]), body: .bytes(body)) }
+        defer { server.stop(gracePeriod: 1) }
+        let connections = env["BENCH_CONNECTIONS"] ?? "50"
+        let duration = env["BENCH_DURATION"] ?? "5s"
+        let threads = env["BENCH_THREADS"] ?? "2"
+        let (status, out, err) = try runTool(wrk, ["-t\(threads)", "-c\(connections)", "-d\(duration)", "--latency",
+                                                   "http://127.0.0.1:\(server.port)/v1/jobs/job_01"])
+        XCTAssertEqual(status, 0, err)
+        print(out)
+        let rps = out.split(separator: "\n").first { $0.hasPrefix("Requests/sec:") }
+        print("BENCH http small-json keep-alive c=\(connections): \(rps.map(String.init) ?? "?")")
+        XCTAssertNotNil(rps)
+        XCTAssertEqual(server.stats.openConnections > 0 || server.stats.requests > 0, true)
+    }
+}
