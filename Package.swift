@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "Tokenizer", swiftSettings: fast),
         .target(name: "Model", dependencies: ["Tensor", "Checkpoint", "Tokenizer"], swiftSettings: fast),
-        .target(name: "Pruning", dependencies: ["Tensor", "Model"], swiftSettings: fast),
+        .target(name: "Pruning", dependencies: ["Tensor", "Checkpoint", "Model"], swiftSettings: fast),
         .target(name: "Jobs", dependencies: ["Pruning"], swiftSettings: fast),
         .target(name: "HTTP", dependencies: ["COpenSSL", "CZlib"], swiftSettings: fast),
         .target(name: "Service", dependencies: ["HTTP", "Jobs", "COpenSSL", "CZlib"], swiftSettings: fast),

@@ -42,20 +42,46 @@ public struct PruneRequest: Codable, Sendable, Equatable {
     public var eval: String?
     public var evalWindows: Int?
     public var evalSeqlen: Int
+    /// How the row and column updates of structured pruning combine (`summed`: the reference;
+    /// `sequential`: columns on the row-updated weights).
+    public var structuredOrder: StructuredUpdateOrder
 
     public init(model: String, structure: Structure = .structured, method: Method = .llmSurgeon,
                 sparsity: Double, shots: Int = 6, calibration: String, samples: Int = 16, seqlen: Int = 512,
                 seed: UInt64 = 100, dampG: Double? = nil, dampA: Double? = nil, maxCorrelate: Int = 2000,
-                loraRank: Int = 0, eval: String? = nil, evalWindows: Int? = nil, evalSeqlen: Int = 2048) {
+                loraRank: Int = 0, eval: String? = nil, evalWindows: Int? = nil, evalSeqlen: Int = 2048,
+                structuredOrder: StructuredUpdateOrder = .summed) {
         self.model = model; self.structure = structure; self.method = method; self.sparsity = sparsity
         self.shots = shots; self.calibration = calibration; self.samples = samples; self.seqlen = seqlen
         self.seed = seed; self.dampG = dampG; self.dampA = dampA; self.maxCorrelate = maxCorrelate
         self.loraRank = loraRank; self.eval = eval; self.evalWindows = evalWindows; self.evalSeqlen = evalSeqlen
+        self.structuredOrder = structuredOrder
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(String.self, forKey: .model)
+        structure = try c.decodeIfPresent(Structure.self, forKey: .structure) ?? .structured
+        method = try c.decodeIfPresent(Method.self, forKey: .method) ?? .llmSurgeon
+        sparsity = try c.decode(Double.self, forKey: .sparsity)
+        shots = try c.decodeIfPresent(Int.self, forKey: .shots) ?? 6
+        calibration = try c.decode(String.self, forKey: .calibration)
+        samples = try c.decodeIfPresent(Int.self, forKey: .samples) ?? 16
+        seqlen = try c.decodeIfPresent(Int.self, forKey: .seqlen) ?? 512
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 100
+        dampG = try c.decodeIfPresent(Double.self, forKey: .dampG)
+        dampA = try c.decodeIfPresent(Double.self, forKey: .dampA)
+        maxCorrelate = try c.decodeIfPresent(Int.self, forKey: .maxCorrelate) ?? 2000
+        loraRank = try c.decodeIfPresent(Int.self, forKey: .loraRank) ?? 0
+        eval = try c.decodeIfPresent(String.self, forKey: .eval)
+        evalWindows = try c.decodeIfPresent(Int.self, forKey: .evalWindows)
+        evalSeqlen = try c.decodeIfPresent(Int.self, forKey: .evalSeqlen) ?? 2048
+        structuredOrder = try c.decodeIfPresent(StructuredUpdateOrder.self, forKey: .structuredOrder) ?? .summed
     }
 
     enum CodingKeys: String, CodingKey {
         case model, structure, method, sparsity, shots, calibration, samples, seqlen, seed
         case dampG = "damp_g", dampA = "damp_a", maxCorrelate = "max_correlate", loraRank = "lora_rank"
-        case eval, evalWindows = "eval_windows", evalSeqlen = "eval_seqlen"
+        case eval, evalWindows = "eval_windows", evalSeqlen = "eval_seqlen", structuredOrder = "update_order"
     }
 }

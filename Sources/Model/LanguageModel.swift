@@ -1,0 +1,36 @@
+import Checkpoint
+import Foundation
+import Tokenizer
+
+/// A model ready to use: the checkpoint it came from, the engine built from it and its tokenizer.
+/// The one entry point the command line, the pruning engine and the service use to open a model.
+public struct LanguageModel: Sendable {
+    public var checkpoint: LoadedCheckpoint
+    public var model: TransformerModel
+    public var tokenizer: BPETokenizer
+    /// Seconds spent reading, dequantising and building.
+    public var loadSeconds: Double
+
+    /// Opens a GGUF file or a Hugging Face directory; fails with a specific error when the file is
+    /// broken, the architecture unsupported or the tokenizer missing.
+    public static func load(path: String) throws -> LanguageModel {
+        let start = Date()
+        let checkpoint = try CheckpointLoader.load(path: path, requireTokenizer: true)
+        guard let data = checkpoint.tokenizer else {
+            throw ModelError.badInput("\(path): the checkpoint has no tokenizer")
+        }
+        let tokenizer = try BPETokenizer(data)
+        let model = try TransformerModel(checkpoint: checkpoint)
+        return LanguageModel(checkpoint: checkpoint, model: model, tokenizer: tokenizer,
+                             loadSeconds: Date().timeIntervalSince(start))
+    }
+
+    /// Token ids of a text file, as the evaluation protocol wants them (no BOS unless the tokenizer adds one).
+    public func tokenize(file path: String) throws -> [Int] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ModelError.badInput("\(path): cannot read text file (\(error.localizedDescription))")
+        }
+        return tokenizer.encode(text).map(Int.init)
+    }
+}

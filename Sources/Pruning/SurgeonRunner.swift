@@ -1,0 +1,195 @@
+import Checkpoint
+import Foundation
+import Model
+import Tensor
+
+/// The real job runner: multi-shot LLM Surgeon (method.md §1, §7) on a real model.
+///
+/// Per shot t = 1…T: target s_t = t·s/T; K-FAC curvature re-estimated on the current weights; costs of
+/// every structure of every layer; one global threshold; updates and masks; evaluation; then a durable
+/// checkpoint. A run whose output directory already holds finished shots resumes after the last one.
+public struct SurgeonRunner: PruneRunner {
+    /// Receives human-readable log lines (the command line prints them; the service stores them).
+    public var log: (@Sendable (String) -> Void)?
+
+    public init(log: (@Sendable (String) -> Void)? = nil) { self.log = log }
+
+    public func run(_ request: PruneRequest, outputDirectory: URL,
+                    progress: @escaping @Sendable (PruneProgress) -> Void,
+                    isCancelled: @escaping @Sendable () -> Bool) throws -> PruneReport {
+        try request.validate()
+        let fm = FileManager.default
+        try fm.createDirectory(at: ShotCheckpoint.directory(outputDirectory), withIntermediateDirectories: true)
+        let timer = PhaseTimer()
+        let tracker = ProgressTracker(shots: request.shots, evaluates: request.eval != nil, report: progress)
+
+        // Load the model, the calibration windows and the evaluation tokens.
+        tracker.update(phase: "loading", shot: 0, fraction: 0, message: "loading \(request.model)")
+        var lm = try timer.time("load") { try LanguageModel.load(path: request.model) }
+        let parametersBefore = lm.checkpoint.tensors.values.reduce(0) { $0 + $1.count }
+            + (lm.checkpoint.config.tieWordEmbeddings ? 0 : 0)
+        for id in lm.model.linearIDs {  // the engine holds these now; keep one copy only
+            let name = lm.model[linear: id].name
+            lm.checkpoint.tensors[name + ".weight"] = nil
+            lm.checkpoint.tensors[name + ".bias"] = nil
+        }
+        guard !lm.model.linearIDs.isEmpty else {
+            throw PruningError.unsupported(method: request.method.rawValue, structure: "a model with no prunable layers")
+        }
+        let calibration = try timer.time("tokenize") { () throws -> CalibrationSet in
+            let tokens = try lm.tokenize(file: request.calibration)
+            return try CalibrationSet(tokens: tokens.map(Int32.init), samples: request.samples, seqlen: request.seqlen, seed: request.seed)
+        }
+        let evalTokens = try request.eval.map { path in try timer.time("tokenize") { try lm.tokenize(file: path) } }
+        if let evalTokens, evalTokens.count < request.evalSeqlen {
+            throw PruneRequest.Invalid(errors: ["eval: \(evalTokens.count) tokens, fewer than one window of \(request.evalSeqlen)"])
+        }
+        let coupling = request.structure == .coupled ? try Self.couplingPlan(lm.model) : nil
+        try ShotCheckpoint.writeJSON(request, to: outputDirectory.appendingPathComponent("request.json"))
+
+        // Resume after the last finished shot, or measure the dense model first.
+        var shots = ShotCheckpoint.finishedShots(in: outputDirectory)
+        if let last = shots.last {
+            try ShotCheckpoint.restore(model: &lm.model, output: outputDirectory, shot: last.shot)
+            log?("resuming after shot \(last.shot) of \(request.shots)")
+        }
+        let densePath = ShotCheckpoint.directory(outputDirectory).appendingPathComponent("dense.json")
+        var densePerplexity: Double? = (try? Data(contentsOf: densePath)).flatMap { try? JSONDecoder().decode(Double.self, from: $0) }
+        if let evalTokens, densePerplexity == nil, shots.isEmpty {
+            densePerplexity = try evaluate(lm.model, evalTokens, request, timer: timer, tracker: tracker, shot: 0, isCancelled: isCancelled)
+            try ShotCheckpoint.writeJSON(densePerplexity, to: densePath)
+            log?(String(format: "dense perplexity %.4f", densePerplexity!))
+        }
+
+        let ids = lm.model.linearIDs
+        let need = CurvatureEstimator.need(for: request.method)
+        for shot in (shots.count + 1)...max(request.shots, shots.count + 1) where shot <= request.shots {
+            if isCancelled() { throw PruneCancelled() }
+            let target = Double(shot) * request.sparsity / Double(request.shots)
+            let shotTimer = PhaseTimer()
+
+            // Curvature on the current weights.
+            let curvature = try shotTimer.time("curvature") {
+                try CurvatureEstimator.estimate(model: lm.model, sequences: calibration.sequences, need: need, progress: { done, total in
+                    tracker.update(phase: "curvature", shot: shot, fraction: Double(done) / Double(total),
+                                   layer: done, layers: total, message: "curvature: sequence \(done)/\(total)")
+                }, isCancelled: isCancelled)
+            }
+
+            // Costs, global threshold, updates and masks.
+            var layers = ids.enumerated().map { i, id -> PrunableLayer in
+                let l = lm.model[linear: id]
+                return PrunableLayer(name: l.name, weight: Self.augmented(l), curvature: curvature[i], hasBias: l.bias != nil)
+            }
+            let options = ShotOptions(request: request, sparsity: target, coupling: coupling, structuredOrder: request.structuredOrder)
+            let result = try shotTimer.time("prune") {
+                try ShotPruner.run(&layers, options: options, progress: { phase, layer, count in
+                    tracker.update(phase: phase, shot: shot, fraction: Double(layer) / Double(max(count, 1)),
+                                   layer: layer, layers: count, message: "\(phase): layer \(layer)/\(count)")
+                }, isCancelled: isCancelled)
+            }
+            for (i, id) in ids.enumerated() { Self.writeBack(layers[i].weight, into: &lm.model[linear: id]) }
+            layers.removeAll()
+
+            let ppl = try evalTokens.map { try evaluate(lm.model, $0, request, timer: shotTimer, tracker: tracker, shot: shot, isCancelled: isCancelled) }
+            var seconds = shotTimer.seconds
+            for (k, v) in result.seconds { seconds["prune." + k] = v }
+            let record = PruneReport.Shot(shot: shot, targetSparsity: target, achievedSparsity: Self.sparsity(lm.model),
+                                          perplexity: ppl, seconds: seconds)
+            try shotTimer.time("save") { try ShotCheckpoint.save(model: lm.model, record: record, output: outputDirectory) }
+            shots.append(record)
+            log?(String(format: "shot %d/%d: target %.4f achieved %.4f%@  (%@)", shot, request.shots, target, record.achievedSparsity,
+                        ppl.map { String(format: " ppl %.4f", $0) } ?? "",
+                        seconds.sorted { $0.key < $1.key }.filter { !$0.key.contains(".") }.map { String(format: "%@ %.1fs", $0.key, $0.value) }.joined(separator: ", ")))
+            for (k, v) in shotTimer.seconds { timer.add(k, v) }
+        }
+
+        // The pruned model as a Hugging Face directory, and the report.
+        tracker.update(phase: "saving", shot: request.shots, fraction: 0, message: "writing the pruned model")
+        var out = lm.checkpoint
+        for (name, t) in ShotCheckpoint.prunableTensors(lm.model) { out.tensors[name] = t }
+        let files = try timer.time("save") { try HFDirectoryWriter.write(out, to: outputDirectory.path, storage: .F32) }
+        let layerRows = ids.map { id -> PruneReport.Layer in
+            let l = lm.model[linear: id]
+            let zeros = l.weight.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } + (l.bias?.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } ?? 0)
+            return PruneReport.Layer(name: l.name, parameters: l.weight.count + (l.bias?.count ?? 0), zeros: zeros)
+        }
+        let prunable = layerRows.reduce(0) { $0 + $1.parameters }
+        let removed = layerRows.reduce(0) { $0 + $1.zeros }
+        let evaluation = request.eval.map { "\(request.evalWindows.map(String.init) ?? "all") non-overlapping windows × \(request.evalSeqlen) tokens of \($0) (\(evalTokens?.count ?? 0) tokens), ppl = exp(mean window loss)" }
+        var report = PruneReport(request: request, prunableParameters: prunable, removedParameters: removed,
+                                 parametersBefore: parametersBefore, parametersAfter: parametersBefore - removed,
+                                 perplexityBefore: densePerplexity, perplexityAfter: shots.last?.perplexity,
+                                 evaluation: evaluation, layers: layerRows, shots: shots, seconds: timer.seconds,
+                                 peakRSSBytes: PhaseTimer.peakRSSBytes(), artifacts: files + ["report.json"])
+        report.seconds["total"] = timer.elapsed
+        try ShotCheckpoint.writeJSON(report, to: outputDirectory.appendingPathComponent("report.json"))
+        tracker.update(phase: "done", shot: request.shots, fraction: 1, message: "done")
+        return report
+    }
+
+    private func evaluate(_ model: TransformerModel, _ tokens: [Int], _ request: PruneRequest, timer: PhaseTimer,
+                          tracker: ProgressTracker, shot: Int, isCancelled: @escaping () -> Bool) throws -> Double {
+        try timer.time("eval") {
+            try model.perplexity(tokens: tokens, seqlen: request.evalSeqlen, windows: request.evalWindows) { done, total in
+                tracker.update(phase: "evaluating", shot: shot, fraction: Double(done) / Double(max(total, 1)),
+                               layer: done, layers: total, message: "evaluating: window \(done)/\(total)")
+            }.perplexity
+        }
+    }
+
+    /// Θ = [W, b] with the bias as the last column (method.md §2). // (R, C0 [+1])
+    static func augmented(_ l: Linear) -> Tensor {
+        guard let b = l.bias else { return Tensor(shape: [l.rows, l.cols], data: l.weight) }
+        var data = [Float](repeating: 0, count: l.rows * (l.cols + 1))
+        for r in 0..<l.rows {
+            for c in 0..<l.cols { data[r * (l.cols + 1) + c] = l.weight[r * l.cols + c] }
+            data[r * (l.cols + 1) + l.cols] = b[r]
+        }
+        return Tensor(shape: [l.rows, l.cols + 1], data: data)
+    }
+
+    /// Splits Θ back into weight and bias.
+    static func writeBack(_ theta: Tensor, into l: inout Linear) {
+        guard l.bias != nil else { l.weight = theta.data; return }
+        let c = l.cols
+        var w = [Float](repeating: 0, count: l.rows * c), b = [Float](repeating: 0, count: l.rows)
+        for r in 0..<l.rows {
+            for j in 0..<c { w[r * c + j] = theta.data[r * (c + 1) + j] }
+            b[r] = theta.data[r * (c + 1) + c]
+        }
+        l.weight = w; l.bias = b
+    }
+
+    /// Fraction of prunable parameters (weights and biases) that are exactly zero.
+    public static func sparsity(_ model: TransformerModel) -> Double {
+        var zeros = 0, total = 0
+        for id in model.linearIDs {
+            let l = model[linear: id]
+            zeros += l.weight.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } + (l.bias?.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } ?? 0)
+            total += l.weight.count + (l.bias?.count ?? 0)
+        }
+        return total == 0 ? 0 : Double(zeros) / Double(total)
+    }
+
+    /// The coupled structures of a Llama-family model (whole FFN neurons and attention heads).
+    static func couplingPlan(_ model: TransformerModel) throws -> CouplingPlan {
+        let cfg = model.config
+        guard cfg.architecture.isLlamaLike else {
+            throw PruningError.unsupported(method: "coupled", structure: "architecture \(cfg.architecture.rawValue) (Llama family only)")
+        }
+        var base = 0
+        var blocks: [CouplingPlan.LlamaBlock] = []
+        for b in model.blocks {
+            func at(_ role: Linear.Role) throws -> Int {
+                guard let i = b.index(of: role) else {
+                    throw PruningError.unsupported(method: "coupled", structure: "a block without a \(role.rawValue) projection")
+                }
+                return base + i
+            }
+            blocks.append(.init(q: try at(.q), k: try at(.k), v: try at(.v), o: try at(.o), gate: try at(.gate), up: try at(.up), down: try at(.down)))
+            base += b.linears.count
+        }
+        return CouplingPlan.llama(blocks: blocks, heads: cfg.numHeads, kvHeads: cfg.numKVHeads, headDim: cfg.headDim, ffn: cfg.intermediateSize)
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Pruning
+
+extension PruneRequest.Structure: ExpressibleByArgument {}
+extension PruneRequest.Method: ExpressibleByArgument {}
+extension StructuredUpdateOrder: ExpressibleByArgument {}
+
+/// `surgeon prune`: multi-shot pruning of a model into a Hugging Face directory plus `report.json`.
+struct Prune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prune a model with LLM Surgeon or a baseline; writes a Hugging Face directory and report.json.")
+
+    @Option(name: .long, help: "GGUF file or Hugging Face directory.") var model: String?
+    @Option(name: .long, help: "structured | coupled | 2:4 | unstructured") var structure: PruneRequest.Structure = .structured
+    @Option(name: .long, help: "llm-surgeon | kobd | lobd | magnitude | wanda | sparsegpt") var method: PruneRequest.Method = .llmSurgeon
+    @Option(name: .long, help: "Final fraction of prunable parameters removed, in (0, 1).") var sparsity: Double?
+    @Option(name: .long, help: "Shots of the linear schedule.") var shots = 6
+    @Option(name: .long, help: "Calibration text file.") var calibration: String?
+    @Option(name: .long, help: "Calibration sequences.") var samples = 16
+    @Option(name: .long, help: "Calibration sequence length in tokens.") var seqlen = 512
+    @Option(name: .long, help: "Seed of the calibration sampler (Python's random.sample).") var seed: UInt64 = 100
+    @Option(name: .customLong("damp-g"), help: "Relative damping of G (default 0.01 structured, 0.1 otherwise).") var dampG: Double?
+    @Option(name: .customLong("damp-a"), help: "Relative damping of A (default 0.01).") var dampA: Double?
+    @Option(name: .customLong("max-correlate"), help: "Weights per correlated chunk (unstructured, 2:4).") var maxCorrelate = 2000
+    @Option(name: .customLong("update-order"), help: "Structured row/column updates: summed (reference) or sequential.") var updateOrder: StructuredUpdateOrder = .summed
+    @Option(name: .customLong("lora-rank"), help: "Rank of the interleaved low-rank correction (0: off).") var loraRank = 0
+    @Option(name: .long, help: "Output directory.") var out: String?
+    @Option(name: .long, help: "Evaluation text (perplexity before and after every shot).") var eval: String?
+    @Option(name: .customLong("eval-windows"), help: "Evaluate on the first K windows only.") var evalWindows: Int?
+    @Option(name: .customLong("eval-seqlen"), help: "Evaluation window length.") var evalSeqlen = 2048
+    @Option(name: .long, help: "Continue the interrupted run in this output directory (reads its request.json).") var resume: String?
+
+    func run() throws {
+        let request: PruneRequest
+        let output: URL
+        if let resume {
+            output = URL(fileURLWithPath: resume)
+            let path = output.appendingPathComponent("request.json")
+            guard let data = FileManager.default.contents(atPath: path.path) else {
+                throw ValidationError("--resume \(resume): no request.json there; it is not a Surgeon output directory")
+            }
+            request = try JSONDecoder().decode(PruneRequest.self, from: data)
+        } else {
+            guard let model, let sparsity, let calibration, let out else {
+                throw ValidationError("--model, --sparsity, --calibration and --out are required (or --resume DIR)")
+            }
+            output = URL(fileURLWithPath: out)
+            request = PruneRequest(model: model, structure: structure, method: method, sparsity: sparsity, shots: shots,
+                                   calibration: calibration, samples: samples, seqlen: seqlen, seed: seed, dampG: dampG,
+                                   dampA: dampA, maxCorrelate: maxCorrelate, loraRank: loraRank, eval: eval,
+                                   evalWindows: evalWindows, evalSeqlen: evalSeqlen, structuredOrder: updateOrder)
+        }
+        do { try request.validate() } catch let e as PruneRequest.Invalid { throw ValidationError(e.description) }
+        let printer = ProgressPrinter()
+        let runner = SurgeonRunner(log: { line in printer.line(line) })
+        let report = try runner.run(request, outputDirectory: output, progress: { printer.progress($0) }, isCancelled: { false })
+        printer.line(String(format: "done: %.2f%% of %d prunable parameters removed; perplexity %@ → %@; %.0f s; peak RSS %.2f GiB",
+                            report.achievedSparsity * 100, report.prunableParameters,
+                            report.perplexityBefore.map { String(format: "%.4f", $0) } ?? "-",
+                            report.perplexityAfter.map { String(format: "%.4f", $0) } ?? "-",
+                            report.seconds["total"] ?? 0, Double(report.peakRSSBytes ?? 0) / Double(1 << 30)))
+        printer.line("wrote \(output.path): \(report.artifacts.joined(separator: ", "))")
+    }
+}
+
+/// Prints progress on one rewritten stderr line and log lines above it.
+final class ProgressPrinter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var phase = ""
+
+    func progress(_ p: PruneProgress) {
+        let eta = p.etaSeconds.map { String(format: " eta %.0fs", $0) } ?? ""
+        let text = String(format: "[shot %d/%d %5.1f%%%@] %@", p.shot, p.shots, p.fraction * 100, eta, p.message)
+        lock.lock(); defer { lock.unlock() }
+        let newline = p.phase != phase && !phase.isEmpty
+        phase = p.phase
+        FileHandle.standardError.write(Data(((newline ? "\n" : "\r") + text + "\u{1B}[K").utf8))
+    }
+
+    func line(_ s: String) {
+        lock.lock(); defer { lock.unlock() }
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + s + "\n").utf8))
+    }
+}
