@@ -1,0 +1,30 @@
+import Foundation
+
+/// The one entry point for reading a model: a `.gguf` file or a Hugging Face directory.
+public enum CheckpointLoader {
+    /// Loads `path`: a directory is read as Hugging Face (config.json + safetensors), a file starting
+    /// with the GGUF magic as GGUF. With `requireTokenizer`, a checkpoint without one is an error.
+    public static func load(path: String, requireTokenizer: Bool = false) throws -> LoadedCheckpoint {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw CheckpointError.cannotOpen(path: path, reason: "no such file or directory")
+        }
+        let ck: LoadedCheckpoint
+        if isDir.boolValue {
+            ck = try HFDirectoryReader.load(directory: path)
+        } else {
+            let file = try MappedFile(path: path)
+            if file.bytes.count >= 4, file.bytes.loadUnaligned(as: UInt32.self) == GGUFFile.magic {
+                ck = try GGUFFile(file: file).load()
+            } else if path.hasSuffix(".safetensors") {
+                throw CheckpointError.invalidConfig(path: path,
+                    what: "a bare .safetensors file has no config; pass its directory (with config.json)")
+            } else {
+                let found = file.bytes.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " ")
+                throw CheckpointError.badMagic(path: path, expected: "GGUF", found: found)
+            }
+        }
+        if requireTokenizer, ck.tokenizer == nil { throw CheckpointError.missingTokenizer(path: path) }
+        return ck
+    }
+}
