@@ -1,1 +1,0 @@
-// The Tokenizer module; see docs/architecture.md.
