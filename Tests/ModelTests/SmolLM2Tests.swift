@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import Checkpoint
 import Tensor
+import Tokenizer
 @testable import Model
 
 /// The real model (release builds only: debug is 10–50× slower). Loads `models/SmolLM2-135M-Instruct.Q4_1.gguf`;
@@ -9,6 +10,7 @@ import Tensor
 /// (written by `make_model_fixtures.py smollm2-hf DIR`) stands in.
 final class SmolLM2Tests: XCTestCase {
     nonisolated(unsafe) static var cached: TransformerModel?
+    nonisolated(unsafe) static var cachedTokenizer: TokenizerData?
 
     static func model() throws -> TransformerModel {
         if let m = cached { return m }
@@ -24,12 +26,19 @@ final class SmolLM2Tests: XCTestCase {
         guard let ck else { throw XCTSkip("no SmolLM2 checkpoint could be loaded (GGUF reader missing?)") }
         let m = try TransformerModel(checkpoint: ck)
         cached = m
+        cachedTokenizer = ck.tokenizer
         return m
         #endif
     }
 
-    /// WikiText-2 test ids: from `wikitext2-test.ids` beside the HF directory (int32, transformers' tokenizer).
+    /// WikiText-2 test ids, tokenized with the checkpoint's own tokenizer (no BOS), or else read from
+    /// `wikitext2-test.ids` beside the HF directory (int32, transformers' tokenizer).
     static func wikitextIDs() throws -> [Int] {
+        _ = try model()
+        if let data = cachedTokenizer {
+            let text = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("../shared/data/wikitext2/test.txt"), encoding: .utf8)
+            return try BPETokenizer(data).encode(text, addSpecialTokens: false).map { Int($0) }
+        }
         guard let dir = ProcessInfo.processInfo.environment["SURGEON_SMOLLM2_HF_DIR"],
               let data = FileManager.default.contents(atPath: dir + "/wikitext2-test.ids") else {
             throw XCTSkip("no tokenized WikiText-2 ids available")
