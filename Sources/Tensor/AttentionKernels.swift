@@ -34,11 +34,8 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ probs: Unsafe
 /// Softmax over the first `valid` entries of a row; entries `valid..<width` become 0.
 @inlinable
 func softmaxCausalRow(_ row: UnsafeMutablePointer<Float>, valid: Int, width: Int) {
-    var m = -Float.infinity
-    for j in 0..<valid where row[j] > m { m = row[j] }
-    var sum: Float = 0
-    for j in 0..<valid { let e = expf(row[j] - m); row[j] = e; sum += e }
-    let inv = 1 / sum
+    let m = maxElement(row, count: valid)
+    let inv = 1 / expShifted(row, row, count: valid, shift: m)
     for j in 0..<valid { row[j] *= inv }
     if valid < width { (row + valid).update(repeating: 0, count: width - valid) }
 }

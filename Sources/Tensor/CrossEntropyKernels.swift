@@ -10,28 +10,41 @@ public func crossEntropyRows(_ logProbs: UnsafeMutablePointer<Float>, _ logits: 
                              targets: UnsafePointer<Int>, n: Int, vocab: Int, grad: Bool, gradScale: Float) {
     for i in 0..<n {
         let row = logits + i * vocab
-        var m0 = -Float.infinity, m1 = -Float.infinity
-        var j = 0
-        while j + 2 <= vocab { m0 = max(m0, row[j]); m1 = max(m1, row[j + 1]); j += 2 }
-        while j < vocab { m0 = max(m0, row[j]); j += 1 }
-        let m = max(m0, m1)
-        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-        j = 0
-        while j + 4 <= vocab {
-            s0 += expf(row[j] - m); s1 += expf(row[j + 1] - m); s2 += expf(row[j + 2] - m); s3 += expf(row[j + 3] - m)
-            j += 4
-        }
-        while j < vocab { s0 += expf(row[j] - m); j += 1 }
-        let lse = m + logf(s0 + s1 + s2 + s3)
+        let m = maxElement(row, count: vocab)
         let tgt = targets[i]
-        logProbs[i] = tgt >= 0 ? row[tgt] - lse : 0
+        let targetLogit = tgt >= 0 ? row[tgt] : 0
+        // exp into the row itself only when it is about to be overwritten by the gradient anyway
+        let lse: Float
         if grad {
+            lse = m + logf(expShifted(row, row, count: vocab, shift: m))
+        } else {
+            lse = m + logf(sumExpShifted(row, count: vocab, shift: m))
+        }
+        logProbs[i] = tgt >= 0 ? targetLogit - lse : 0
+        if grad {
+            // row holds exp(logit − m) now: softmax = row / exp(lse − m)
             if tgt < 0 {
                 row.update(repeating: 0, count: vocab)
             } else {
-                for j in 0..<vocab { row[j] = gradScale * expf(row[j] - lse) }
+                let k = gradScale / expf(lse - m)
+                for j in 0..<vocab { row[j] *= k }
                 row[tgt] -= gradScale
             }
         }
     }
+}
+
+/// `Σ exp(x[i] − shift)` without writing anything.
+@inlinable
+public func sumExpShifted(_ x: UnsafePointer<Float>, count: Int, shift: Float) -> Float {
+    var acc = SIMD8<Float>(repeating: 0)
+    var i = 0
+    let s = SIMD8<Float>(repeating: shift)
+    while i + 8 <= count {
+        acc += fastExp(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - s)
+        i += 8
+    }
+    var tail: Float = 0
+    while i < count { tail += expf(x[i] - shift); i += 1 }
+    return acc.sum() + tail
 }

@@ -93,3 +93,41 @@ final class KernelTests: XCTestCase {
         }
     }
 }
+
+final class ExpKernelTests: XCTestCase {
+    func testFastExp_MatchesLibm() {
+        var worst: Double = 0
+        var x: Float = -87
+        while x < 88 {
+            let v = fastExp(SIMD8<Float>(repeating: x))[0]
+            worst = max(worst, abs(Double(v) / Foundation.exp(Double(x)) - 1))
+            x += 0.0137
+        }
+        print("fastExp max relative error \(worst)")
+        XCTAssertLessThan(worst, 1e-6)
+        XCTAssertEqual(fastExp(SIMD8<Float>(repeating: -200))[0], 0, accuracy: 1e-30)
+    }
+
+    func testCrossEntropyRows_MatchNaiveLogSoftmaxAndGradient() {
+        let n = 3, v = 37
+        var logits = (0..<(n * v)).map { Float(($0 * 7919) % 101) / 10 - 5 }
+        let orig = logits
+        let targets = [4, -1, 36]
+        var lp = [Float](repeating: 0, count: n)
+        crossEntropyRows(&lp, &logits, targets: targets, n: n, vocab: v, grad: true, gradScale: 0.5)
+        for i in 0..<n {
+            let row = orig[(i * v)..<((i + 1) * v)].map(Double.init)
+            let m = row.max()!, lse = m + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - m) })
+            if targets[i] >= 0 {
+                XCTAssertEqual(Double(lp[i]), row[targets[i]] - lse, accuracy: 1e-5)
+                for j in 0..<v {
+                    let want = 0.5 * (Foundation.exp(row[j] - lse) - (j == targets[i] ? 1 : 0))
+                    XCTAssertEqual(Double(logits[i * v + j]), want, accuracy: 1e-6)
+                }
+            } else {
+                XCTAssertEqual(lp[i], 0)
+                XCTAssertEqual(logits[(i * v)..<((i + 1) * v)].map { abs($0) }.max(), 0)
+            }
+        }
+    }
+}
