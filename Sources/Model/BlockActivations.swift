@@ -1,0 +1,72 @@
+/// The activations of one block for `N = B·T` token rows, carved out of one allocation. The forward
+/// stores exactly what the backward needs; inference reuses one instance for every block.
+final class BlockActivations {
+    let input: UnsafeMutablePointer<Float>   // (N, C) block input (residual stream), training only
+    let norm1: UnsafeMutablePointer<Float>   // (N, C) attention-norm output (input of q, k, v)
+    let mean1: UnsafeMutablePointer<Float>   // (N) LayerNorm mean
+    let rstd1: UnsafeMutablePointer<Float>   // (N)
+    let q: UnsafeMutablePointer<Float>       // (N, H·D) queries after RoPE
+    let k: UnsafeMutablePointer<Float>       // (N, KV·D) keys after RoPE (unless written to a KV cache)
+    let v: UnsafeMutablePointer<Float>       // (N, KV·D) values
+    let atty: UnsafeMutablePointer<Float>    // (N, H·D) attention output (input of o)
+    let mid: UnsafeMutablePointer<Float>     // (N, C) residual stream after attention, training only
+    let norm2: UnsafeMutablePointer<Float>   // (N, C) FFN-norm output (input of gate, up)
+    let mean2: UnsafeMutablePointer<Float>   // (N)
+    let rstd2: UnsafeMutablePointer<Float>   // (N)
+    let gate: UnsafeMutablePointer<Float>    // (N, F) gate output (SwiGLU)
+    let up: UnsafeMutablePointer<Float>      // (N, F) up output (SwiGLU)
+    let hidden: UnsafeMutablePointer<Float>  // (N, F) FFN hidden (input of down)
+    let probs: UnsafeMutablePointer<Float>   // (T, S) softmax scratch, S = keys per query row
+    let proj: UnsafeMutablePointer<Float>    // (N, C) scratch: o / down output
+    private let base: UnsafeMutablePointer<Float>
+
+    init(n: Int, t: Int, keys s: Int, c: Int, hd: Int, kvd: Int, f: Int, gated: Bool) {
+        let sizes = [n * c, n * c, n, n, n * hd, n * kvd, n * kvd, n * hd, n * c, n * c, n, n,
+                     gated ? n * f : 0, gated ? n * f : 0, n * f, t * s, n * c]
+        base = .allocate(capacity: max(1, sizes.reduce(0, +)))
+        var p = base
+        func take(_ i: Int) -> UnsafeMutablePointer<Float> { defer { p += sizes[i] }; return p }
+        input = take(0); norm1 = take(1); mean1 = take(2); rstd1 = take(3); q = take(4); k = take(5); v = take(6)
+        atty = take(7); mid = take(8); norm2 = take(9); mean2 = take(10); rstd2 = take(11)
+        gate = take(12); up = take(13); hidden = take(14); probs = take(15); proj = take(16)
+    }
+
+    deinit { base.deallocate() }
+}
+
+/// Scratch for the backward of one block (`T` rows, widths the largest over blocks).
+final class BackwardScratch {
+    let dh: UnsafeMutablePointer<Float>      // (T, F) grad wrt FFN hidden
+    let dgate: UnsafeMutablePointer<Float>   // (T, F)
+    let dup: UnsafeMutablePointer<Float>     // (T, F)
+    let dnorm: UnsafeMutablePointer<Float>   // (T, C) grad wrt a norm output
+    let datty: UnsafeMutablePointer<Float>   // (T, H·D)
+    let dq: UnsafeMutablePointer<Float>      // (T, H·D)
+    let dk: UnsafeMutablePointer<Float>      // (T, KV·D)
+    let dv: UnsafeMutablePointer<Float>      // (T, KV·D)
+    let att: UnsafeMutablePointer<Float>     // (2, T, T) recomputed probs and their grads
+    private let base: UnsafeMutablePointer<Float>
+
+    init(t: Int, c: Int, hd: Int, kvd: Int, f: Int) {
+        let sizes = [t * f, t * f, t * f, t * c, t * hd, t * hd, t * kvd, t * kvd, 2 * t * t]
+        base = .allocate(capacity: max(1, sizes.reduce(0, +)))
+        var p = base
+        func take(_ i: Int) -> UnsafeMutablePointer<Float> { defer { p += sizes[i] }; return p }
+        dh = take(0); dgate = take(1); dup = take(2); dnorm = take(3); datty = take(4)
+        dq = take(5); dk = take(6); dv = take(7); att = take(8)
+    }
+
+    deinit { base.deallocate() }
+}
+
+/// A growable `[Float]`-free buffer for the residual stream and friends.
+final class FloatBuffer {
+    let p: UnsafeMutablePointer<Float>
+    let count: Int
+    init(_ count: Int) {
+        self.count = count
+        p = .allocate(capacity: max(1, count))
+        p.initialize(repeating: 0, count: max(1, count))
+    }
+    deinit { p.deallocate() }
+}

@@ -1,1 +1,0 @@
-// The Model module: architectures, forward/backward pairs, KV cache, perplexity, generation.

@@ -1,0 +1,94 @@
+import Tensor
+
+/// Receives, for one prunable Linear of one sequence, its input activations `(T, cols)` and the
+/// gradient of the loss wrt its output `(T, rows)` (bias not appended). The buffers are valid only
+/// during the call. The weight gradient, if wanted, is `gradOutputᵀ · input`.
+public typealias LinearVisitor = (_ id: LinearID, _ input: UnsafeBufferPointer<Float>,
+                                  _ gradOutput: UnsafeBufferPointer<Float>) -> Void
+
+extension TransformerModel {
+    /// Forward and backward of one sequence's mean cross-entropy over its `T − 1` shifted predictions
+    /// with the true next tokens. Calls `visit` for every prunable Linear, blocks last to first
+    /// (within a block: down, gate, up, o, q, k, v), and returns the loss.
+    ///
+    /// Memory: each block keeps `O(T·(C + H·D + F))` floats until its backward; attention
+    /// probabilities are recomputed in the backward, so nothing of size `L·H·T²` exists.
+    @discardableResult
+    public func gradients(tokens: [Int], visit: LinearVisitor) throws -> Float {
+        let t = try validate(tokens: tokens, batch: 1)
+        guard t >= 2 else { throw ModelError.badInput("a sequence needs at least 2 tokens for a loss, got \(t)") }
+        let c = config.hiddenSize, d = config.headDim
+        let x = FloatBuffer(t * c)
+        embed(x.p, tokens: tokens, b: 1, t: t, past: 0)
+        var acts: [BlockActivations?] = []
+        for blk in blocks {
+            let a = BlockActivations(n: t, t: t, keys: t, c: c, hd: blk.heads * d, kvd: blk.kvHeads * d,
+                                     f: blk.ffnWidth, gated: blk.isGated)
+            blockForward(x.p, a, blk, b: 1, t: t, past: 0, cache: nil, store: true)
+            acts.append(a)
+        }
+        // Final norm and LM head: dxn (T, C) = ∂loss/∂(final norm output).
+        let xn = FloatBuffer(t * c), dxn = FloatBuffer(t * c), mean = FloatBuffer(t), rstd = FloatBuffer(t)
+        finalNorm.forward(xn.p, mean: mean.p, rstd: rstd.p, x.p, n: t)
+        let lp = FloatBuffer(t)
+        headForward(lp.p, dxn: dxn.p, xn.p, targets: Self.shiftedTargets(tokens, b: 1, t: t), n: t,
+                    gradScale: 1 / Float(t - 1), onLogits: nil)
+        var loss: Double = 0
+        for i in 0..<(t - 1) { loss -= Double(lp.p[i]) }
+        // dx (T, C) = ∂loss/∂(residual stream), walked back block by block.
+        let dx = FloatBuffer(t * c)
+        finalNorm.backward(dx.p, dxn.p, x.p, mean: mean.p, rstd: rstd.p, n: t)
+        let w = maxWidths
+        let s = BackwardScratch(t: t, c: c, hd: w.hd, kvd: w.kvd, f: w.f)
+        for l in blocks.indices.reversed() {
+            blockBackward(dx.p, acts[l]!, blocks[l], layer: l, t: t, scratch: s, visit: visit)
+            acts[l] = nil
+        }
+        return Float(loss / Double(t - 1))
+    }
+
+    /// Backward of one block: `dx (T, C)` enters as ∂loss/∂(block output) and leaves as ∂loss/∂(block input).
+    func blockBackward(_ dx: UnsafeMutablePointer<Float>, _ a: BlockActivations, _ blk: TransformerBlock,
+                       layer: Int, t: Int, scratch s: BackwardScratch, visit: LinearVisitor) {
+        let n = t, d = config.headDim, f = blk.ffnWidth
+        func call(_ lin: Linear, _ inp: UnsafePointer<Float>, _ g: UnsafePointer<Float>) {
+            visit(LinearID(layer: layer, index: blk.index(of: lin.role)!),
+                  UnsafeBufferPointer(start: inp, count: n * lin.cols), UnsafeBufferPointer(start: g, count: n * lin.rows))
+        }
+        if f > 0 {
+            call(blk.down, a.hidden, dx)
+            blk.down.backwardInput(s.dh, dx, n: n, accumulate: false)
+            if blk.isGated {
+                swigluBackward(s.dgate, s.dup, s.dh, a.gate, a.up, count: n * f)
+                call(blk.gate, a.norm2, s.dgate)
+                call(blk.up, a.norm2, s.dup)
+                blk.gate.backwardInput(s.dnorm, s.dgate, n: n, accumulate: false)
+                blk.up.backwardInput(s.dnorm, s.dup, n: n, accumulate: true)
+            } else {
+                reluBackward(s.dh, a.hidden, count: n * f)
+                call(blk.up, a.norm2, s.dh)
+                blk.up.backwardInput(s.dnorm, s.dh, n: n, accumulate: false)
+            }
+            blk.ffnNorm.backward(dx, s.dnorm, a.mid, mean: a.mean2, rstd: a.rstd2, n: n)
+        }
+        if blk.heads > 0 {
+            call(blk.o, a.atty, dx)
+            blk.o.backwardInput(s.datty, dx, n: n, accumulate: false)
+            attentionBackward(s.dq, s.dk, s.dv, s.att, s.datty, a.q, a.k, a.v, kvHeadOf: blk.kvHeadOf,
+                              t: t, kvHeads: blk.kvHeads, headDim: d)
+            if config.architecture.isLlamaLike {
+                ropeCos.withUnsafeBufferPointer { cs in ropeSin.withUnsafeBufferPointer { sn in
+                    ropeApply(s.dq, cos: cs.baseAddress!, sin: sn.baseAddress!, t: t, heads: blk.heads, headDim: d, pos0: 0, inverse: true)
+                    ropeApply(s.dk, cos: cs.baseAddress!, sin: sn.baseAddress!, t: t, heads: blk.kvHeads, headDim: d, pos0: 0, inverse: true)
+                } }
+            }
+            call(blk.q, a.norm1, s.dq)
+            call(blk.k, a.norm1, s.dk)
+            call(blk.v, a.norm1, s.dv)
+            blk.q.backwardInput(s.dnorm, s.dq, n: n, accumulate: false)
+            blk.k.backwardInput(s.dnorm, s.dk, n: n, accumulate: true)
+            blk.v.backwardInput(s.dnorm, s.dv, n: n, accumulate: true)
+            blk.attentionNorm.backward(dx, s.dnorm, a.input, mean: a.mean1, rstd: a.rstd1, n: n)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import XCTest
+import Tensor
+
+/// Timings of the SmolLM2-sized kernels (figures only, no assertions on time).
+final class KernelBenchmarkTests: XCTestCase {
+    func time(_ label: String, flops: Double, _ body: () -> Void) {
+        body()
+        let s = Date()
+        body()
+        let dt = Date().timeIntervalSince(s)
+        print(String(format: "%@: %.4f s, %.1f GFLOP/s", label, dt, flops / dt / 1e9))
+    }
+
+    func testBenchmarkKernels_PrintsTimings() throws {
+        #if DEBUG
+        throw XCTSkip("release only")
+        #else
+        let t = 2048, c = 576, f = 1536, h = 9, kv = 3, d = 64, v = 49152
+        let x = [Float](repeating: 0.01, count: t * f), w = [Float](repeating: 0.02, count: f * f)
+        var out = [Float](repeating: 0, count: t * f)
+        time("linear 2048x576 -> 1536", flops: 2.0 * Double(t * c * f)) {
+            linearForward(&out, x, w, nil, n: t, c: c, r: f)
+        }
+        let q = [Float](repeating: 0.01, count: t * h * d), k = [Float](repeating: 0.02, count: t * kv * d)
+        var probs = [Float](repeating: 0, count: t * t), att = [Float](repeating: 0, count: t * h * d)
+        time("attention 9 heads T=2048", flops: 4.0 * Double(h * d) * Double(t * t) / 2) {
+            attentionForward(&att, &probs, probsHeadStride: 0, q, k, k, kvHeadOf: (0..<h).map { $0 / 3 },
+                             t: t, past: 0, kvHeads: kv, headDim: d)
+        }
+        var logits = [Float](repeating: 0.1, count: 128 * v), lp = [Float](repeating: 0, count: 128)
+        let tg = [Int](repeating: 5, count: 128)
+        time("cross-entropy 128 x 49152", flops: Double(128 * v)) {
+            crossEntropyRows(&lp, &logits, targets: tg, n: 128, vocab: v, grad: false, gradScale: 0)
+        }
+        let e = [Float](repeating: 0.01, count: v * c)
+        time("LM head chunk 128 x 576 x 49152", flops: 2.0 * Double(128 * c * v)) {
+            sgemm(transB: true, m: 128, n: v, k: c, x, lda: c, e, ldb: c, &logits, ldc: v)
+        }
+        #endif
+    }
+}

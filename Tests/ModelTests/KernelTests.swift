@@ -1,0 +1,133 @@
+import XCTest
+import Tensor
+
+/// Optimised kernels against their naive twins.
+final class KernelTests: XCTestCase {
+    func random(_ n: Int, seed: UInt64) -> [Float] {
+        var s = seed &+ 0x9E3779B97F4A7C15
+        return (0..<n).map { _ in
+            s = s &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: s >> 11) % 2000) / 1000 - 1
+        }
+    }
+
+    func testAttentionSgemm_MatchesNaive_WithGQA() {
+        let t = 150, h = 6, kv = 2, d = 16   // t > row block so the causal blocking is exercised
+        let q = random(t * h * d, seed: 1), k = random(t * kv * d, seed: 2), v = random(t * kv * d, seed: 3)
+        let map = (0..<h).map { $0 / 3 }
+        var fast = [Float](repeating: 0, count: t * h * d), slow = fast
+        var probs = [Float](repeating: 0, count: t * t)
+        attentionForward(&fast, &probs, probsHeadStride: 0, q, k, v, kvHeadOf: map, t: t, past: 0, kvHeads: kv, headDim: d)
+        attentionForwardNaive(&slow, q, k, v, kvHeadOf: map, t: t, kvHeads: kv, headDim: d)
+        let diff = zip(fast, slow).map { abs($0 - $1) }.max()!
+        print("attention sgemm vs naive max diff \(diff)")
+        XCTAssertLessThan(diff, 1e-5)
+    }
+
+    func testAttentionWithPastKeys_MatchesFullSequence() {
+        let t = 20, h = 4, kv = 2, d = 8, past = 13
+        let q = random(t * h * d, seed: 4), k = random(t * kv * d, seed: 5), v = random(t * kv * d, seed: 6)
+        let map = (0..<h).map { $0 / 2 }
+        var full = [Float](repeating: 0, count: t * h * d), tail = [Float](repeating: 0, count: (t - past) * h * d)
+        var probs = [Float](repeating: 0, count: t * t)
+        attentionForward(&full, &probs, probsHeadStride: 0, q, k, v, kvHeadOf: map, t: t, past: 0, kvHeads: kv, headDim: d)
+        q.withUnsafeBufferPointer { qp in
+            attentionForward(&tail, &probs, probsHeadStride: 0, qp.baseAddress! + past * h * d, k, v,
+                             kvHeadOf: map, t: t - past, past: past, kvHeads: kv, headDim: d)
+        }
+        let diff = zip(full.suffix(tail.count), tail).map { abs($0 - $1) }.max()!
+        XCTAssertLessThan(diff, 1e-6)
+    }
+
+    func testLinearForward_MatchesNaive() {
+        let n = 7, c = 33, r = 19
+        let x = random(n * c, seed: 7), w = random(r * c, seed: 8), b = random(r, seed: 9)
+        var fast = [Float](repeating: 0, count: n * r), slow = fast
+        linearForward(&fast, x, w, b, n: n, c: c, r: r)
+        linearForwardNaive(&slow, x, w, b, n: n, c: c, r: r)
+        let diff = zip(fast, slow).map { abs($0 - $1) }.max()!
+        print("linear sgemm vs naive max diff \(diff)")
+        XCTAssertLessThan(diff, 1e-5)
+    }
+
+    func testRopeInverse_UndoesRope() {
+        let t = 5, h = 3, d = 8
+        let (cs, sn) = ropeTables(positions: 16, headDim: d, theta: 10000)
+        let x0 = random(t * h * d, seed: 10)
+        var x = x0
+        ropeApply(&x, cos: cs, sin: sn, t: t, heads: h, headDim: d, pos0: 4)
+        XCTAssertGreaterThan(zip(x, x0).map { abs($0 - $1) }.max()!, 1e-2)
+        ropeApply(&x, cos: cs, sin: sn, t: t, heads: h, headDim: d, pos0: 4, inverse: true)
+        XCTAssertLessThan(zip(x, x0).map { abs($0 - $1) }.max()!, 1e-5)
+    }
+
+    func testNormBackwards_MatchFiniteDifferences() {
+        let n = 3, c = 10
+        let x = random(n * c, seed: 11).map(Double.init), w = random(c, seed: 12).map { 1 + 0.5 * $0 }
+        let bias = random(c, seed: 13), dy = random(n * c, seed: 14)
+        for layer in [false, true] {
+            func loss(_ xs: [Float]) -> Double {
+                var y = [Float](repeating: 0, count: n * c)
+                if layer { layernormForward(&y, nil, nil, xs, w, bias, n: n, c: c, eps: 1e-5) }
+                else { rmsnormForward(&y, nil, xs, w, n: n, c: c, eps: 1e-5) }
+                return zip(y, dy).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+            }
+            let xf = x.map(Float.init)
+            var y = [Float](repeating: 0, count: n * c), mean = [Float](repeating: 0, count: n), rstd = mean
+            var dx = [Float](repeating: 0, count: n * c)
+            if layer {
+                layernormForward(&y, &mean, &rstd, xf, w, bias, n: n, c: c, eps: 1e-5)
+                layernormBackward(&dx, dy, xf, w, mean, rstd, n: n, c: c)
+            } else {
+                rmsnormForward(&y, &rstd, xf, w, n: n, c: c, eps: 1e-5)
+                rmsnormBackward(&dx, dy, xf, w, rstd, n: n, c: c)
+            }
+            var worst = 0.0
+            for i in 0..<(n * c) {
+                var p = xf, m = xf
+                p[i] += 1e-2; m[i] -= 1e-2
+                worst = max(worst, abs((loss(p) - loss(m)) / 2e-2 - Double(dx[i])))
+            }
+            print("\(layer ? "layernorm" : "rmsnorm") backward vs finite differences max diff \(worst)")
+            XCTAssertLessThan(worst, 5e-3)
+        }
+    }
+}
+
+final class ExpKernelTests: XCTestCase {
+    func testFastExp_MatchesLibm() {
+        var worst: Double = 0
+        var x: Float = -87
+        while x < 88 {
+            let v = fastExp(SIMD8<Float>(repeating: x))[0]
+            worst = max(worst, abs(Double(v) / Foundation.exp(Double(x)) - 1))
+            x += 0.0137
+        }
+        print("fastExp max relative error \(worst)")
+        XCTAssertLessThan(worst, 1e-6)
+        XCTAssertEqual(fastExp(SIMD8<Float>(repeating: -200))[0], 0, accuracy: 1e-30)
+    }
+
+    func testCrossEntropyRows_MatchNaiveLogSoftmaxAndGradient() {
+        let n = 3, v = 37
+        var logits = (0..<(n * v)).map { Float(($0 * 7919) % 101) / 10 - 5 }
+        let orig = logits
+        let targets = [4, -1, 36]
+        var lp = [Float](repeating: 0, count: n)
+        crossEntropyRows(&lp, &logits, targets: targets, n: n, vocab: v, grad: true, gradScale: 0.5)
+        for i in 0..<n {
+            let row = orig[(i * v)..<((i + 1) * v)].map(Double.init)
+            let m = row.max()!, lse = m + Foundation.log(row.reduce(0) { $0 + Foundation.exp($1 - m) })
+            if targets[i] >= 0 {
+                XCTAssertEqual(Double(lp[i]), row[targets[i]] - lse, accuracy: 1e-5)
+                for j in 0..<v {
+                    let want = 0.5 * (Foundation.exp(row[j] - lse) - (j == targets[i] ? 1 : 0))
+                    XCTAssertEqual(Double(logits[i * v + j]), want, accuracy: 1e-6)
+                }
+            } else {
+                XCTAssertEqual(lp[i], 0)
+                XCTAssertEqual(logits[(i * v)..<((i + 1) * v)].map { abs($0) }.max(), 0)
+            }
+        }
+    }
+}
