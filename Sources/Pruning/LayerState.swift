@@ -1,0 +1,68 @@
+import Tensor
+
+/// Per-layer working state of one shot: the live sub-problem and the damped inverses of the *unscaled*
+/// factors. The Frobenius scales only multiply every cost by `kappa = gScale·aScale` and cancel in every update.
+struct LayerState {
+    var live: LiveSet
+    var ginv: [Float] = []  // (kr, kr)
+    var ainv: [Float] = []  // (kc, kc)
+    var kappa: Float
+    /// Diagonals of the inverses in full coordinates (0 for dead rows/columns).
+    var ginvDiag: [Float] = []  // (R)
+    var ainvDiag: [Float] = []  // (C)
+}
+
+/// Damped inverses keyed by factor identity and live indices, so a shared `A` (q/k/v, gate/up) is inverted once.
+final class InverseCache {
+    private var entries: [ObjectIdentifier: [(live: [Int], damping: Double, inverse: [Float])]] = [:]
+
+    func inverse(_ m: SymmetricFactor, live: [Int], damping: Double) throws -> [Float] {
+        let key = ObjectIdentifier(m)
+        if let hit = entries[key]?.first(where: { $0.live == live && $0.damping == damping }) { return hit.inverse }
+        let inv = try dampedInverse(m, scale: 1, live: live, damping: damping)
+        entries[key, default: []].append((live, damping, inv))
+        return inv
+    }
+
+    func removeAll() { entries.removeAll() }
+}
+
+extension ShotPruner {
+    /// Validates the layer, zeroes its dead rows/columns and (for LLM Surgeon) inverts its damped live factors.
+    static func prepare(_ layer: inout PrunableLayer, method: PruneRequest.Method, dampG: Double, dampA: Double,
+                        cache: InverseCache) throws -> LayerState {
+        let cv = layer.curvature
+        guard cv.g.n == layer.R, cv.a.n == layer.C else {
+            throw PruningError.shapeMismatch(layer: layer.name,
+                                             detail: "Θ is \(layer.R)×\(layer.C), G is \(cv.g.n)², A is \(cv.a.n)²")
+        }
+        if method != .magnitude {
+            if !cv.a.isFinite || !cv.aScale.isFinite { throw PruningError.nonFiniteFactor(layer: layer.name, factor: "A") }
+            if method != .lobd && method != .wanda && method != .sparsegpt,
+               !cv.g.isFinite || !cv.gScale.isFinite { throw PruningError.nonFiniteFactor(layer: layer.name, factor: "G") }
+        }
+        let gDiag: [Float]?, aDiag: [Float]?
+        switch method {
+        case .magnitude, .wanda, .sparsegpt: gDiag = nil; aDiag = nil
+        case .lobd: gDiag = nil; aDiag = cv.a.diagonal
+        case .llmSurgeon, .kobd: gDiag = cv.g.diagonal.map { $0 * cv.gScale }; aDiag = cv.a.diagonal.map { $0 * cv.aScale }
+        }
+        let live = LiveSet.find(theta: layer.weight, gDiag: gDiag, aDiag: aDiag)
+        live.zeroDead(in: &layer.weight)
+        var st = LayerState(live: live, kappa: cv.gScale * cv.aScale)
+        if method == .llmSurgeon {
+            do {
+                st.ginv = try cache.inverse(cv.g, live: live.rows, damping: dampG)
+                st.ainv = try cache.inverse(cv.a, live: live.cols, damping: dampA)
+            } catch let e as LinearAlgebraError {
+                throw PruningError.notPositiveDefinite(layer: layer.name, detail: "damped factor: \(e)")
+            }
+            st.ginvDiag = [Float](repeating: 0, count: layer.R)
+            st.ainvDiag = [Float](repeating: 0, count: layer.C)
+            let kr = live.rows.count, kc = live.cols.count
+            for (i, r) in live.rows.enumerated() { st.ginvDiag[r] = st.ginv[i * kr + i] }
+            for (j, c) in live.cols.enumerated() { st.ainvDiag[c] = st.ainv[j * kc + j] }
+        }
+        return st
+    }
+}
