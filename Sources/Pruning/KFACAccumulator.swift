@@ -102,3 +102,10 @@ public func secondMomentNaive(_ x: [Float], tokens t: Int, n: Int) -> [Float] {
     } }
     return out
 }
+
+/// Appends the constant-1 input column of a layer with a bias: (T, C0) → (T, C0 + 1).
+public func appendingConstantOneColumn(_ x: [Float], tokens t: Int, columns c0: Int) -> [Float] {
+    var out = [Float](repeating: 1, count: t * (c0 + 1))
+    for r in 0..<t { for c in 0..<c0 { out[r * (c0 + 1) + c] = x[r * c0 + c] } }
+    return out
+}

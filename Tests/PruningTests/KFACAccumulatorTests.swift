@@ -22,7 +22,7 @@ final class KFACAccumulatorTests: XCTestCase {
     func testSingleTokenFisher_EqualsKroneckerOfBalancedFactors() {
         var rng = TestRNG(2)
         let R = 3, C0 = 4, C = C0 + 1
-        let abar = rng.array(C0) + [1]  // bias: constant-1 column
+        let abar = appendingConstantOneColumn(rng.array(C0), tokens: 1, columns: C0)  // bias: constant-1 column
         let g = rng.array(R)
         let ga = KFACAccumulator(dimension: R), aa = KFACAccumulator(dimension: C)
         ga.add(g, tokens: 1); aa.add(abar, tokens: 1)

@@ -82,6 +82,19 @@ final class ShotPrunerTests: XCTestCase {
         }
     }
 
+    func testCoupledShot_RemovesCheapHeads_AndTheKVGroupOnlyWithItsLastHead() throws {
+        for (s, gone) in [(0.3, 1), (0.6, 2)] {
+            var (ls, plan) = tinyBlock(61)
+            for l in [0, 3] { ls[l].weight.data = ls[l].weight.data.map { $0 * 1e-3 } }
+            let out = try ShotPruner.run(&ls, options: .init(structure: .coupled, method: .magnitude, sparsity: s, coupling: plan))
+            let headsGone = (0..<2).filter { h in (0..<4).allSatisfy { r in (0..<8).allSatisfy { ls[0].weight[h * 4 + r, $0] == 0 } } }
+            XCTAssertEqual(headsGone.count, gone, "s = \(s)")
+            XCTAssertEqual(ls[1].zeros == ls[1].R * ls[1].C, gone == 2)
+            XCTAssertEqual(ls[2].zeros == ls[2].R * ls[2].C, gone == 2)
+            XCTAssertLessThanOrEqual(out.sparsity, s + 1e-9)
+        }
+    }
+
     /// SmolLM2-sized structured shot on random factors (30 blocks × 7 matrices). Prints seconds; set
     /// SURGEON_BENCH=1 to run (release build recommended).
     func testStructuredShotOnSmolLM2SizedRandomFactors_PrintsSeconds() throws {
