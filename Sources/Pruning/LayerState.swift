@@ -10,6 +10,9 @@ struct LayerState {
     /// Diagonals of the inverses in full coordinates (0 for dead rows/columns).
     var ginvDiag: [Float] = []  // (R)
     var ainvDiag: [Float] = []  // (C)
+
+    /// Frees the inverses once the layer is updated.
+    mutating func release() { ginv = []; ainv = []; ginvDiag = []; ainvDiag = [] }
 }
 
 /// Damped inverses keyed by factor identity and live indices, so a shared `A` (q/k/v, gate/up) is inverted once.
@@ -25,6 +28,23 @@ final class InverseCache {
     }
 
     func removeAll() { entries.removeAll() }
+
+    /// Called after a layer's update: drops the cached inverse of each of its factors once its last user is done.
+    func release(_ cv: LayerCurvature) {
+        for id in [ObjectIdentifier(cv.g), ObjectIdentifier(cv.a)] {
+            releaseCount[id, default: 0] += 1
+            if releaseCount[id]! >= users[id, default: 0] { entries[id] = nil }
+        }
+    }
+
+    private var users: [ObjectIdentifier: Int] = [:]
+    private var releaseCount: [ObjectIdentifier: Int] = [:]
+
+    /// Counts how many layers use each factor, so a shared factor's inverse is freed after its last user.
+    func register(_ cv: LayerCurvature) {
+        users[ObjectIdentifier(cv.g), default: 0] += 1
+        users[ObjectIdentifier(cv.a), default: 0] += 1
+    }
 }
 
 extension ShotPruner {

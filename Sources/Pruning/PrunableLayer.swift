@@ -48,6 +48,13 @@ public struct ShotOptions: Sendable {
         self.structuredOrder = structuredOrder; self.coupling = coupling
     }
 
+    /// The options of shot `s_t` of a request (its damping, or the structure's default, and `max_correlate`).
+    public init(request: PruneRequest, sparsity: Double, coupling: CouplingPlan? = nil,
+                structuredOrder: StructuredUpdateOrder = .summed) {
+        self.init(structure: request.structure, method: request.method, sparsity: sparsity, dampG: request.dampG,
+                  dampA: request.dampA, maxCorrelate: request.maxCorrelate, structuredOrder: structuredOrder, coupling: coupling)
+    }
+
     /// The scripts' damping: δ_G = 0.1 for unstructured/2:4, 0.01 for structured; δ_A = 0.01.
     public static func defaultDamping(_ s: PruneRequest.Structure) -> (g: Double, a: Double) {
         switch s {
@@ -61,6 +68,8 @@ public struct ShotOptions: Sendable {
 public struct ShotResult: Sendable {
     /// The global threshold τ (nil for per-layer methods: Wanda, SparseGPT).
     public var threshold: Float?
+    /// Zeros per layer before the shot (after nothing: dead rows/columns zeroed this shot count as removed now).
+    public var zerosBefore: [Int]
     /// Zeros per layer after the shot.
     public var zeros: [Int]
     /// Parameters per layer.

@@ -3,7 +3,7 @@ import Tensor
 extension ShotPruner {
     /// Coupled structures (FFN neurons, attention heads): joint OBS cost per structure, global threshold over
     /// all their parameters, multi-row/multi-column update of every member matrix.
-    static func coupled(_ layers: inout [PrunableLayer], _ states: [LayerState], options: ShotOptions,
+    static func coupled(_ layers: inout [PrunableLayer], _ states: inout [LayerState], _ cache: InverseCache, options: ShotOptions,
                         ctx: ShotContext) throws -> Float {
         let plan = options.coupling!
         let method = options.method
@@ -57,6 +57,7 @@ extension ShotPruner {
                 try ctx.check("update", i)
                 try removeRowsAndColumns(&layers[i], states[i], rows: (rows[i] ?? []).sorted(),
                                          cols: (cols[i] ?? []).sorted(), options: options)
+                states[i].release(); cache.release(layers[i].curvature)
             }
         }
         return tau

@@ -22,12 +22,17 @@ public enum ShotPruner {
         default: break
         }
         let ctx = ShotContext(layerCount: layers.count, progress: progress, isCancelled: isCancelled)
+        let zerosBefore = layers.map(\.zeros)
         let cache = InverseCache()
         var states: [LayerState] = []
         try ctx.timed("costs") {
             for i in layers.indices {
                 try ctx.check("costs", i)
-                states.append(try prepare(&layers[i], method: method, dampG: options.dampG, dampA: options.dampA, cache: cache))
+                cache.register(layers[i].curvature)
+                let st = try ctx.timed("inverses") {
+                    try prepare(&layers[i], method: method, dampG: options.dampG, dampA: options.dampA, cache: cache)
+                }
+                states.append(st)
             }
         }
         var tau: Float? = nil
@@ -40,15 +45,15 @@ public enum ShotPruner {
                 }
             }
         case (_, .unstructured), (_, .semi24):
-            tau = try elementwise(&layers, states, options: options, ctx: ctx)
+            tau = try elementwise(&layers, &states, cache, options: options, ctx: ctx)
         case (_, .structured):
-            tau = try rowsAndColumns(&layers, states, options: options, ctx: ctx)
+            tau = try rowsAndColumns(&layers, &states, cache, options: options, ctx: ctx)
         case (_, .coupled):
-            tau = try coupled(&layers, states, options: options, ctx: ctx)
+            tau = try coupled(&layers, &states, cache, options: options, ctx: ctx)
         }
         states.removeAll()
         cache.removeAll()
-        return ShotResult(threshold: tau, zeros: layers.map(\.zeros), parameters: layers.map { $0.R * $0.C }, seconds: ctx.seconds)
+        return ShotResult(threshold: tau, zerosBefore: zerosBefore, zeros: layers.map(\.zeros), parameters: layers.map { $0.R * $0.C }, seconds: ctx.seconds)
     }
 
 
@@ -65,7 +70,7 @@ public enum ShotPruner {
         }
     }
 
-    static func elementwise(_ layers: inout [PrunableLayer], _ states: [LayerState], options: ShotOptions,
+    static func elementwise(_ layers: inout [PrunableLayer], _ states: inout [LayerState], _ cache: InverseCache, options: ShotOptions,
                             ctx: ShotContext) throws -> Float? {
         let semi = options.structure == .semi24
         var costs: [[Float]] = [], blocks: [[Float]] = []
@@ -100,6 +105,7 @@ public enum ShotPruner {
                     try CorrelatedUpdate.apply(theta: &layers[i].weight, mask: mask, live: states[i].live,
                                                ginv: states[i].ginv, ainv: states[i].ainv,
                                                maxCorrelate: options.maxCorrelate, layer: l.name)
+                    states[i].release(); cache.release(layers[i].curvature)
                 } else {
                     for j in mask.indices where mask[j] { layers[i].weight.data[j] = 0 }
                 }
@@ -108,7 +114,7 @@ public enum ShotPruner {
         return t
     }
 
-    static func rowsAndColumns(_ layers: inout [PrunableLayer], _ states: [LayerState], options: ShotOptions,
+    static func rowsAndColumns(_ layers: inout [PrunableLayer], _ states: inout [LayerState], _ cache: InverseCache, options: ShotOptions,
                                ctx: ShotContext) throws -> Float {
         var costs: [GlobalThreshold.StructuredLayer] = []
         ctx.timed("costs") {
@@ -125,6 +131,7 @@ public enum ShotPruner {
                 let rows = costs[i].rowCosts.indices.filter { costs[i].rowCosts[$0] <= tau }
                 let cols = costs[i].colCosts.indices.filter { costs[i].colCosts[$0] <= tau }
                 try removeRowsAndColumns(&layers[i], states[i], rows: rows, cols: cols, options: options)
+                states[i].release(); cache.release(layers[i].curvature)
             }
         }
         return tau
