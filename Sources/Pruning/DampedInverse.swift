@@ -46,8 +46,14 @@ public struct LiveSet: Sendable, Equatable {
 /// `(s·M[live,live] + δ·mean(diag)·I)⁻¹` of the live sub-matrix, by Cholesky in fp64, returned in fp32.
 /// // result: (k, k) with k = live.count
 public func dampedInverse(_ m: SymmetricFactor, scale: Float, live: [Int], damping: Double) throws -> [Float] {
+    if live.isEmpty { return [] }
+    let inv = try SPD.inverse(dampedSubmatrix(m, scale: scale, live: live, damping: damping), n: live.count)
+    return inv.map { Float($0) }
+}
+
+/// `s·M[live,live] + δ·mean(diag)·I` in fp64. // (k, k)
+func dampedSubmatrix(_ m: SymmetricFactor, scale: Float = 1, live: [Int], damping: Double) -> [Double] {
     let k = live.count
-    if k == 0 { return [] }
     var sub = [Double](repeating: 0, count: k * k)
     let n = m.n, s = Double(scale)
     m.data.withUnsafeBufferPointer { p in
@@ -60,8 +66,7 @@ public func dampedInverse(_ m: SymmetricFactor, scale: Float, live: [Int], dampi
     meanDiag /= Double(k)
     let lambda = damping * meanDiag
     for i in 0..<k { sub[i * k + i] += lambda }
-    let inv = try SPD.inverse(sub, n: k)
-    return inv.map { Float($0) }
+    return sub
 }
 
 /// Gathers `m[rows, cols]` of a row-major matrix with `ld` columns into a dense `rows.count × cols.count` buffer.

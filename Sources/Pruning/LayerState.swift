@@ -4,25 +4,25 @@ import Tensor
 /// factors. The Frobenius scales only multiply every cost by `kappa = gScale·aScale` and cancel in every update.
 struct LayerState {
     var live: LiveSet
-    var ginv: [Float] = []  // (kr, kr)
-    var ainv: [Float] = []  // (kc, kc)
+    var ginv = InverseFactor.empty  // (kr, kr)
+    var ainv = InverseFactor.empty  // (kc, kc)
     var kappa: Float
     /// Diagonals of the inverses in full coordinates (0 for dead rows/columns).
     var ginvDiag: [Float] = []  // (R)
     var ainvDiag: [Float] = []  // (C)
 
     /// Frees the inverses once the layer is updated.
-    mutating func release() { ginv = []; ainv = []; ginvDiag = []; ainvDiag = [] }
+    mutating func release() { ginv = .empty; ainv = .empty; ginvDiag = []; ainvDiag = [] }
 }
 
 /// Damped inverses keyed by factor identity and live indices, so a shared `A` (q/k/v, gate/up) is inverted once.
 final class InverseCache {
-    private var entries: [ObjectIdentifier: [(live: [Int], damping: Double, inverse: [Float])]] = [:]
+    private var entries: [ObjectIdentifier: [(live: [Int], damping: Double, inverse: InverseFactor)]] = [:]
 
-    func inverse(_ m: SymmetricFactor, live: [Int], damping: Double) throws -> [Float] {
+    func inverse(_ m: SymmetricFactor, live: [Int], damping: Double, factored: Bool) throws -> InverseFactor {
         let key = ObjectIdentifier(m)
         if let hit = entries[key]?.first(where: { $0.live == live && $0.damping == damping }) { return hit.inverse }
-        let inv = try dampedInverse(m, scale: 1, live: live, damping: damping)
+        let inv = try InverseFactor(m, live: live, damping: damping, factored: factored)
         entries[key, default: []].append((live, damping, inv))
         return inv
     }
@@ -50,7 +50,7 @@ final class InverseCache {
 extension ShotPruner {
     /// Validates the layer, zeroes its dead rows/columns and (for LLM Surgeon) inverts its damped live factors.
     static func prepare(_ layer: inout PrunableLayer, method: PruneRequest.Method, dampG: Double, dampA: Double,
-                        cache: InverseCache) throws -> LayerState {
+                        cache: InverseCache, factored: Bool = false) throws -> LayerState {
         let cv = layer.curvature
         guard cv.g.n == layer.R, cv.a.n == layer.C else {
             throw PruningError.shapeMismatch(layer: layer.name,
@@ -72,16 +72,15 @@ extension ShotPruner {
         var st = LayerState(live: live, kappa: cv.gScale * cv.aScale)
         if method == .llmSurgeon {
             do {
-                st.ginv = try cache.inverse(cv.g, live: live.rows, damping: dampG)
-                st.ainv = try cache.inverse(cv.a, live: live.cols, damping: dampA)
+                st.ginv = try cache.inverse(cv.g, live: live.rows, damping: dampG, factored: factored)
+                st.ainv = try cache.inverse(cv.a, live: live.cols, damping: dampA, factored: factored)
             } catch let e as LinearAlgebraError {
                 throw PruningError.notPositiveDefinite(layer: layer.name, detail: "damped factor: \(e)")
             }
             st.ginvDiag = [Float](repeating: 0, count: layer.R)
             st.ainvDiag = [Float](repeating: 0, count: layer.C)
-            let kr = live.rows.count, kc = live.cols.count
-            for (i, r) in live.rows.enumerated() { st.ginvDiag[r] = st.ginv[i * kr + i] }
-            for (j, c) in live.cols.enumerated() { st.ainvDiag[c] = st.ainv[j * kc + j] }
+            for (i, r) in live.rows.enumerated() { st.ginvDiag[r] = st.ginv.diagonal[i] }
+            for (j, c) in live.cols.enumerated() { st.ainvDiag[c] = st.ainv.diagonal[j] }
         }
         return st
     }

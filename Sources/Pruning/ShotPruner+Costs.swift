@@ -88,8 +88,8 @@ extension ShotPruner {
                 for i in 0..<k { for j in 0..<k { tr += m[i * k + j] * p[j * k + i] } }
                 return 0.5 * Double(st.kappa) * tr
             }
-            let inv = isRow ? st.ginv : st.ainv, n = liveList.count
-            for i in 0..<k { for j in 0..<k { m[i * k + j] = Double(inv[pos[idx[i]]! * n + pos[idx[j]]!]) } }
+            let sub = idx.map { pos[$0]! }
+            m = (isRow ? st.ginv : st.ainv).block(sub, sub).map(Double.init)
             do { try SPD.solve(m, n: k, &p, nrhs: k) } catch {
                 throw PruningError.notPositiveDefinite(layer: layer.name, detail: "inverse block of \(k) coupled \(member.axis.rawValue): \(error)")
             }

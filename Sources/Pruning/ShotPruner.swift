@@ -30,7 +30,8 @@ public enum ShotPruner {
                 try ctx.check("costs", i)
                 cache.register(layers[i].curvature)
                 let st = try ctx.timed("inverses") {
-                    try prepare(&layers[i], method: method, dampG: options.dampG, dampA: options.dampA, cache: cache)
+                    try prepare(&layers[i], method: method, dampG: options.dampG, dampA: options.dampA, cache: cache,
+                                factored: structure == .structured || structure == .coupled)
                 }
                 states.append(st)
             }
@@ -103,7 +104,7 @@ public enum ShotPruner {
                 costs[i] = []
                 if options.method == .llmSurgeon {
                     try CorrelatedUpdate.apply(theta: &layers[i].weight, mask: mask, live: states[i].live,
-                                               ginv: states[i].ginv, ainv: states[i].ainv,
+                                               ginv: states[i].ginv.full(), ainv: states[i].ainv.full(),
                                                maxCorrelate: options.maxCorrelate, layer: l.name)
                     states[i].release(); cache.release(layers[i].curvature)
                 } else {

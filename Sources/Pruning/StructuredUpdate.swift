@@ -12,12 +12,11 @@ public enum StructuredUpdateOrder: String, Sendable, Codable, CaseIterable {
 public enum StructuredUpdate {
     /// `ΔΘ = − G̃⁻¹[:, ℛ] ([G̃⁻¹]_ℛℛ)⁻¹ Θ[ℛ, :]` on the live sub-matrix. `rows` are sub-coordinates.
     /// // theta, result: (kr, kc); ginv: (kr, kr)
-    static func rowDelta(theta: [Float], rows: [Int], ginv: [Float], kr: Int, kc: Int, layer: String) throws -> [Float] {
+    static func rowDelta(theta: [Float], rows: [Int], ginv: InverseFactor, kr: Int, kc: Int, layer: String) throws -> [Float] {
         let k = rows.count
         var out = [Float](repeating: 0, count: kr * kc)
         guard k > 0, kc > 0 else { return out }
-        var m = [Double](repeating: 0, count: k * k)  // (k, k) [G̃⁻¹]_ℛℛ
-        for (i, ri) in rows.enumerated() { for (j, rj) in rows.enumerated() { m[i * k + j] = Double(ginv[ri * kr + rj]) } }
+        let m = ginv.block(rows, rows).map(Double.init)  // (k, k) [G̃⁻¹]_ℛℛ
         var b = [Double](repeating: 0, count: k * kc)  // column-major (k, kc): right-hand side j is column j of Θ[ℛ,:]
         for (i, ri) in rows.enumerated() { for j in 0..<kc { b[j * k + i] = Double(theta[ri * kc + j]) } }
         do { try SPD.solve(m, n: k, &b, nrhs: kc) } catch {
@@ -25,7 +24,7 @@ public enum StructuredUpdate {
         }
         var y = [Float](repeating: 0, count: k * kc)  // (k, kc) row-major
         for i in 0..<k { for j in 0..<kc { y[i * kc + j] = Float(b[j * k + i]) } }
-        let gcols = gather(ginv, ld: kr, rows: Array(0..<kr), cols: rows)  // (kr, k)
+        let gcols = ginv.columns(rows)  // (kr, k)
         gcols.withUnsafeBufferPointer { pg in y.withUnsafeBufferPointer { py in out.withUnsafeMutableBufferPointer { po in
             sgemm(m: kr, n: kc, k: k, alpha: -1, pg.baseAddress!, lda: k, py.baseAddress!, ldb: kc, po.baseAddress!, ldc: kc)
         } } }
@@ -34,19 +33,18 @@ public enum StructuredUpdate {
 
     /// `ΔΘ = − Θ[:, 𝒮] ([Ã⁻¹]_𝒮𝒮)⁻¹ Ã⁻¹[𝒮, :]` on the live sub-matrix. `cols` are sub-coordinates.
     /// // theta, result: (kr, kc); ainv: (kc, kc)
-    static func columnDelta(theta: [Float], cols: [Int], ainv: [Float], kr: Int, kc: Int, layer: String) throws -> [Float] {
+    static func columnDelta(theta: [Float], cols: [Int], ainv: InverseFactor, kr: Int, kc: Int, layer: String) throws -> [Float] {
         let k = cols.count
         var out = [Float](repeating: 0, count: kr * kc)
         guard k > 0, kr > 0 else { return out }
-        var m = [Double](repeating: 0, count: k * k)  // (k, k) [Ã⁻¹]_𝒮𝒮
-        for (i, ci) in cols.enumerated() { for (j, cj) in cols.enumerated() { m[i * k + j] = Double(ainv[ci * kc + cj]) } }
+        let m = ainv.block(cols, cols).map(Double.init)  // (k, k) [Ã⁻¹]_𝒮𝒮
         var b = [Double](repeating: 0, count: kr * k)  // column-major (k, kr): right-hand side r is row r of Θ[:, 𝒮]
         for r in 0..<kr { for (j, cj) in cols.enumerated() { b[r * k + j] = Double(theta[r * kc + cj]) } }
         do { try SPD.solve(m, n: k, &b, nrhs: kr) } catch {
             throw PruningError.notPositiveDefinite(layer: layer, detail: "[Ã⁻¹] of \(k) pruned columns: \(error)")
         }
         let z = b.map { Float($0) }  // (kr, k) row-major
-        let arows = gather(ainv, ld: kc, rows: cols, cols: Array(0..<kc))  // (k, kc)
+        let arows = ainv.block(cols, Array(0..<kc))  // (k, kc)
         z.withUnsafeBufferPointer { pz in arows.withUnsafeBufferPointer { pa in out.withUnsafeMutableBufferPointer { po in
             sgemm(m: kr, n: kc, k: k, alpha: -1, pz.baseAddress!, lda: k, pa.baseAddress!, ldb: kc, po.baseAddress!, ldc: kc)
         } } }
@@ -56,7 +54,7 @@ public enum StructuredUpdate {
     /// Removes `rows` and `cols` (full coordinates) from `theta` with the OBS update, then zeroes them.
     /// `groupSize > 0` cuts each index list into pieces of that size, each updated from the same weights (the
     /// reference's `max_correlate` for structured pruning; 1 is the "independent" ablation).
-    public static func apply(theta: inout Tensor, rows: [Int], cols: [Int], live: LiveSet, ginv: [Float], ainv: [Float],
+    static func apply(theta: inout Tensor, rows: [Int], cols: [Int], live: LiveSet, ginv: InverseFactor, ainv: InverseFactor,
                              order: StructuredUpdateOrder, groupSize: Int = 0, layer: String) throws {
         let C = theta.cols
         let kr = live.rows.count, kc = live.cols.count

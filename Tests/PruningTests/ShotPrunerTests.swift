@@ -129,4 +129,15 @@ final class ShotPrunerTests: XCTestCase {
               "sparsity", out.sparsity)
         XCTAssertGreaterThan(out.sparsity, 0.05)
     }
+
+    /// One 576×576 matrix, unstructured LLM Surgeon at 50 % with max_correlate 2000 (SURGEON_BENCH=1).
+    func testUnstructuredShotOnOneSmolLM2Matrix_PrintsSeconds() throws {
+        guard ProcessInfo.processInfo.environment["SURGEON_BENCH"] == "1" else { throw XCTSkip("set SURGEON_BENCH=1") }
+        var rng = TestRNG(71)
+        var ls = [randomLayer("blk.0.attn_q", R: 576, C: 576, rng: &rng)]
+        let t0 = Date()
+        let out = try ShotPruner.run(&ls, options: .init(structure: .unstructured, method: .llmSurgeon, sparsity: 0.5))
+        print("unstructured 576×576 at 50 % seconds", Date().timeIntervalSince(t0), "phases", out.seconds, "sparsity", out.sparsity)
+        XCTAssertEqual(out.sparsity, 0.5, accuracy: 0.01)
+    }
 }
