@@ -1,0 +1,85 @@
+import Tensor
+
+/// One prunable matrix as the per-shot driver sees it: its weights (updated in place), its K-FAC curvature
+/// (shared factors referenced) and whether its last column is a bias.
+public struct PrunableLayer: Sendable {
+    public var name: String
+    /// Θ = [W, b] // (R, C)
+    public var weight: Tensor
+    public var curvature: LayerCurvature
+    public var hasBias: Bool
+
+    public init(name: String, weight: Tensor, curvature: LayerCurvature, hasBias: Bool = false) {
+        self.name = name; self.weight = weight; self.curvature = curvature; self.hasBias = hasBias
+    }
+
+    public var R: Int { weight.rows }
+    public var C: Int { weight.cols }
+    /// Columns that are weights (2:4 blocks never include the bias).
+    public var weightColumns: Int { hasBias ? C - 1 : C }
+    /// Zeros in Θ.
+    public var zeros: Int { weight.data.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } }
+}
+
+/// What one shot needs besides the layers.
+public struct ShotOptions: Sendable {
+    public var structure: PruneRequest.Structure
+    public var method: PruneRequest.Method
+    /// Target fraction `s_t` of all prunable parameters removed after this shot.
+    public var sparsity: Double
+    /// Relative damping δ_G, δ_A (λ = δ·mean(diag)).
+    public var dampG: Double
+    public var dampA: Double
+    /// Elements per correlated chunk (unstructured / 2:4); 0 = one chunk.
+    public var maxCorrelate: Int
+    /// Rows/columns per jointly updated group in structured/coupled mode; 0 = all together (the reference).
+    public var structuredGroupSize: Int
+    public var structuredOrder: StructuredUpdateOrder
+    /// Required for `.coupled`.
+    public var coupling: CouplingPlan?
+
+    public init(structure: PruneRequest.Structure, method: PruneRequest.Method, sparsity: Double,
+                dampG: Double? = nil, dampA: Double? = nil, maxCorrelate: Int = 2000, structuredGroupSize: Int = 0,
+                structuredOrder: StructuredUpdateOrder = .summed, coupling: CouplingPlan? = nil) {
+        let d = ShotOptions.defaultDamping(structure)
+        self.structure = structure; self.method = method; self.sparsity = sparsity
+        self.dampG = dampG ?? d.g; self.dampA = dampA ?? d.a
+        self.maxCorrelate = maxCorrelate; self.structuredGroupSize = structuredGroupSize
+        self.structuredOrder = structuredOrder; self.coupling = coupling
+    }
+
+    /// The options of shot `s_t` of a request (its damping, or the structure's default, and `max_correlate`).
+    public init(request: PruneRequest, sparsity: Double, coupling: CouplingPlan? = nil,
+                structuredOrder: StructuredUpdateOrder = .summed) {
+        self.init(structure: request.structure, method: request.method, sparsity: sparsity, dampG: request.dampG,
+                  dampA: request.dampA, maxCorrelate: request.maxCorrelate, structuredOrder: structuredOrder, coupling: coupling)
+    }
+
+    /// The scripts' damping: δ_G = 0.1 for unstructured/2:4, 0.01 for structured; δ_A = 0.01.
+    public static func defaultDamping(_ s: PruneRequest.Structure) -> (g: Double, a: Double) {
+        switch s {
+        case .structured, .coupled: return (0.01, 0.01)
+        case .unstructured, .semi24: return (0.1, 0.01)
+        }
+    }
+}
+
+/// What one shot did.
+public struct ShotResult: Sendable {
+    /// The global threshold τ (nil for per-layer methods: Wanda, SparseGPT).
+    public var threshold: Float?
+    /// Zeros per layer before the shot (after nothing: dead rows/columns zeroed this shot count as removed now).
+    public var zerosBefore: [Int]
+    /// Zeros per layer after the shot.
+    public var zeros: [Int]
+    /// Parameters per layer.
+    public var parameters: [Int]
+    /// Seconds per phase: `costs`, `threshold`, `update`.
+    public var seconds: [String: Double]
+
+    /// Fraction of all prunable parameters that are zero.
+    public var sparsity: Double {
+        let p = parameters.reduce(0, +)
+        return p == 0 ? 0 : Double(zeros.reduce(0, +)) / Double(p)
+    }
+}
