@@ -60,6 +60,12 @@ extension GGUFFile {
             }
             headDim = hidden / heads
         }
+        if let kind = value("rope.scaling.type")?.stringValue, kind != "none" {
+            throw CheckpointError.invalidConfig(path: path, what: "\(arch).rope.scaling.type '\(kind)' is not supported (only plain RoPE)")
+        }
+        if let dims = value("rope.dimension_count")?.intValue, dims != headDim {
+            throw CheckpointError.invalidConfig(path: path, what: "\(arch).rope.dimension_count \(dims) != head dim \(headDim) (partial RoPE is not supported)")
+        }
         var vocab = value("vocab_size")?.intValue ?? self["tokenizer.ggml.tokens"]?.arrayValue?.count
         if vocab == nil, let e = info("token_embd.weight"), e.dims.count == 2 { vocab = e.dims[1] }
         guard let vocab else { throw CheckpointError.invalidConfig(path: path, what: "vocabulary size unknown (no \(arch).vocab_size, tokens or token_embd)") }
