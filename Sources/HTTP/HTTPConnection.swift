@@ -108,6 +108,9 @@ final class HTTPConnection: @unchecked Sendable {
         }
         machine.headReceived()
         requests += 1
+        bodyDone = false
+        bodyBytesRead = 0
+        continuePending = head.expectsContinue && head.framing != .none && head.framing != .length(0)
         let started = clock.now()
         if server.isStopping { _ = machine.stop() }
 
@@ -141,9 +144,6 @@ final class HTTPConnection: @unchecked Sendable {
 
     /// Rate limit, body limit, then the handler.
     private func respond(to head: HTTPRequestHead, path: String, query: [(name: String, value: String)]) -> HTTPResponse {
-        bodyDone = false
-        bodyBytesRead = 0
-        continuePending = head.expectsContinue && head.framing != .none && head.framing != .length(0)
         if let limiter = server.rateLimiter, let wait = limiter.admit(ip) {
             rateLimited += 1
             var r = Self.problem(429, "too many requests from \(ip)")
@@ -214,11 +214,12 @@ final class HTTPConnection: @unchecked Sendable {
         return false
     }
 
-    /// Half-closes and discards input briefly so the client reads the response before the reset.
+    /// Half-closes and discards what the client is still sending (up to 1 s, until it pauses for
+    /// 100 ms) so that it reads the response instead of a connection reset.
     private func lingeringClose() {
         shutdown(transport.fd, Int32(SHUT_WR))
         let end = clock.now() + 1
-        while clock.now() < end, Socket.wait(transport.fd, wake: nil, timeout: end - clock.now()) == .readable {
+        while clock.now() < end, Socket.wait(transport.fd, wake: nil, timeout: min(0.1, end - clock.now())) == .readable {
             guard let n = try? transport.read(into: readBuffer), n > 0 else { return }
         }
     }
@@ -239,6 +240,7 @@ final class HTTPConnection: @unchecked Sendable {
                                        bytesReceived: 0, duration: 0, remoteAddress: address, userAgent: nil)
         server.configuration.accessLog?(entry)
         server.configuration.metrics?(entry)
+        if sent != nil { lingeringClose() }
     }
 }
 

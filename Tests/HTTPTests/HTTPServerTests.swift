@@ -196,3 +196,16 @@ extension HTTPServerTests {
         XCTAssertEqual(server.stats.requests, 400)
     }
 }
+
+extension HTTPServerTests {
+    func testBadTargetWithABody_IsAnswered400_AndTheBodyIsNotTakenForTheNextRequest() throws {
+        let server = try startServer { req in text("ok \(req.path)") }
+        defer { server.stop(gracePeriod: 1) }
+        let client = try RawHTTPClient(port: server.port)
+        let smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+        try client.send("POST /%zz HTTP/1.1\r\nHost: x\r\nContent-Length: \(smuggled.utf8.count)\r\n\r\n\(smuggled)")
+        XCTAssertEqual(try client.readResponse().status, 400)
+        try client.send(RawHTTPClient.get("/next"))
+        XCTAssertEqual(try client.readResponse().text, "ok /next")
+    }
+}
