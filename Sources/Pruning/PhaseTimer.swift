@@ -25,7 +25,7 @@ public final class PhaseTimer: @unchecked Sendable {
     /// Peak resident set size of this process so far.
     public static func peakRSSBytes() -> Int {
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
+        getrusage(__rusage_who_t(0), &usage)  // RUSAGE_SELF
         return usage.ru_maxrss * 1024
     }
 }

@@ -18,11 +18,10 @@ struct Generate: ParsableCommand {
         let ids = lm.tokenizer.encode(prompt).map(Int.init)
         var stream = TokenStreamDecoder()
         let stop: Set<Int> = lm.tokenizer.eosTokenId.map { [Int($0)] } ?? []
-        print(prompt, terminator: "")
+        FileHandle.standardOutput.write(Data(prompt.utf8))
         let start = Date()
         let out = try lm.model.generate(prompt: ids, maxNewTokens: maxTokens, temperature: temperature, seed: seed, stop: stop) { id in
-            print(stream.push(Int32(id), lm.tokenizer), terminator: "")
-            fflush(stdout)
+            FileHandle.standardOutput.write(Data(stream.push(Int32(id), lm.tokenizer).utf8))
             return true
         }
         print(stream.finish())
