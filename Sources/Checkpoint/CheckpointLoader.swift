@@ -10,7 +10,9 @@ public enum CheckpointLoader {
             throw CheckpointError.cannotOpen(path: path, reason: "no such file or directory")
         }
         let ck: LoadedCheckpoint
-        if isDir.boolValue {
+        if isDir.boolValue, let gguf = loneGGUF(inDirectory: path) {
+            ck = try GGUFFile(path: gguf).load()
+        } else if isDir.boolValue {
             ck = try HFDirectoryReader.load(directory: path)
         } else {
             let file = try MappedFile(path: path)
@@ -26,5 +28,14 @@ public enum CheckpointLoader {
         }
         if requireTokenizer, ck.tokenizer == nil { throw CheckpointError.missingTokenizer(path: path) }
         return ck
+    }
+
+    /// The only `.gguf` file of a directory without `config.json`, if there is exactly one.
+    static func loneGGUF(inDirectory path: String) -> String? {
+        let fm = FileManager.default
+        guard !fm.fileExists(atPath: (path as NSString).appendingPathComponent("config.json")),
+              let names = try? fm.contentsOfDirectory(atPath: path) else { return nil }
+        let ggufs = names.filter { $0.hasSuffix(".gguf") }
+        return ggufs.count == 1 ? (path as NSString).appendingPathComponent(ggufs[0]) : nil
     }
 }

@@ -157,6 +157,7 @@ extension GGUFFile {
         }
         let h = isQ ? config.heads(layer) : config.kvHeads(layer)
         let rows = t.shape.first ?? 0
+        if h == 0, rows == 0 { return (name, t) }
         guard h > 0, rows == h * config.headDim, config.headDim % 2 == 0 else {
             throw CheckpointError.missingTensor(path: path, name: "\(name) (shape \(t.shape), expected \(h)·\(config.headDim) rows)")
         }

@@ -4,6 +4,7 @@ public struct GGUFTensorInfo: Sendable, Equatable {
     public var name: String
     /// Dimensions as stored (innermost first), e.g. `[576, 1536]` for a (1536, 576) matrix.
     public var dims: [Int]
+    /// Storage type.
     public var type: GGMLType
     /// Offset relative to the start of the data section.
     public var offset: Int
@@ -20,11 +21,15 @@ public struct GGUFTensorInfo: Sendable, Equatable {
 public struct GGUFFile: Sendable {
     /// "GGUF" read as a little-endian UInt32.
     public static let magic: UInt32 = 0x4655_4747
+    /// The file path (for messages).
     public let path: String
+    /// The mapping the tensors are read from.
     public let file: MappedFile
+    /// GGUF format version (2 or 3).
     public let version: Int
     /// Metadata in file order.
     public let metadata: [(key: String, value: GGUFValue)]
+    /// The tensor table in file order.
     public let tensors: [GGUFTensorInfo]
     /// `general.alignment` (default 32).
     public let alignment: Int

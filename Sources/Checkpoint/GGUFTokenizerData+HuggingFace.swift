@@ -44,10 +44,12 @@ extension GGUFTokenizerData {
         s += "\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":\(single),\"pair\":[{\"Sequence\":{\"id\":\"A\",\"type_id\":0}},{\"Sequence\":{\"id\":\"B\",\"type_id\":1}}],\"special_tokens\":\(specials)},"
         s += "\"decoder\":{\"type\":\"ByteLevel\",\"add_prefix_space\":true,\"trim_offsets\":true,\"use_regex\":true},"
         s += "\"model\":{\"type\":\"BPE\",\"dropout\":null,\"unk_token\":null,\"continuing_subword_prefix\":\"\",\"end_of_word_suffix\":\"\",\"fuse_unk\":false,\"byte_fallback\":false,\"ignore_merges\":false,\"vocab\":{"
-        var seen = Set<String>()
+        // Duplicate token strings: the last id wins, as in transformers' `{t: i for i, t in enumerate(tokens)}`.
+        var lastId: [String: Int] = [:]
+        for (id, t) in tokens.enumerated() { lastId[t] = id }
         var vocab: [String] = []
         vocab.reserveCapacity(tokens.count)
-        for (id, t) in tokens.enumerated() where seen.insert(t).inserted { vocab.append("\(q(t)):\(id)") }
+        for (id, t) in tokens.enumerated() where lastId[t] == id { vocab.append("\(q(t)):\(id)") }
         s += vocab.joined(separator: ",") + "},\"merges\":["
         s += merges.map { m -> String in
             let parts = m.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)

@@ -28,8 +28,11 @@ public indirect enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The string, for a string.
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+    /// The boolean, for a boolean.
     public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
+    /// The elements, for an array.
     public var arrayValue: [GGUFValue]? { if case .array(let a) = self { return a }; return nil }
 
     /// Short rendering for `inspect`: long arrays are summarised.

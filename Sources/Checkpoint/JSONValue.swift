@@ -40,6 +40,7 @@ public enum JSONValue: Codable, Sendable, Equatable {
         catch { throw CheckpointError.malformed(path: path, what: "\(what) is not valid JSON") }
     }
 
+    /// The member `key` of an object (nil for other values or a missing key).
     public subscript(key: String) -> JSONValue? {
         if case .object(let o) = self { return o[key] }
         return nil
@@ -54,6 +55,7 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 
+    /// The numeric value as a double.
     public var doubleValue: Double? {
         switch self {
         case .int(let i): return Double(i)
@@ -62,9 +64,14 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 
+    /// The string, for a string.
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+    /// The boolean, for a boolean.
     public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
+    /// The elements, for an array.
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
+    /// The members, for an object.
     public var objectValue: [String: JSONValue]? { if case .object(let o) = self { return o }; return nil }
+    /// `true` for JSON `null`.
     public var isNull: Bool { if case .null = self { return true }; return false }
 }

@@ -115,12 +115,11 @@ extension ModelConfig {
             guard list.count == numLayers else { throw bad("\(name) has \(list.count) entries for \(numLayers) layers") }
             guard list.allSatisfy({ $0 >= 0 && $0 <= limit }) else { throw bad("\(name) has an entry out of range") }
         }
-        if let hc = headCounts {
+        if headCounts != nil || kvHeadCounts != nil {
+            // Compact models may keep uneven KV groups, so only consistency is required here.
             for l in 0..<numLayers {
-                let kv = kvHeads(l)
-                guard hc[l] == 0 && kv == 0 || kv > 0 && hc[l] % kv == 0 else {
-                    throw bad("layer \(l): \(kv) KV heads do not divide \(hc[l]) query heads")
-                }
+                let (q, kv) = (heads(l), kvHeads(l))
+                guard kv <= q, (q == 0) == (kv == 0) else { throw bad("layer \(l): \(kv) KV heads for \(q) query heads") }
             }
         }
     }

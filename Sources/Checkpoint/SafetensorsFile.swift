@@ -17,8 +17,11 @@ public enum SafetensorsDType: String, Sendable, CaseIterable {
 
 /// One tensor entry of a safetensors header; `range` is relative to the file start (validated).
 public struct SafetensorsTensorInfo: Sendable, Equatable {
+    /// Tensor name as stored.
     public var name: String
+    /// Storage type.
     public var dtype: SafetensorsDType
+    /// Shape, outermost first.
     public var shape: [Int]
     /// Byte range of the data within the file.
     public var range: Range<Int>
@@ -27,7 +30,9 @@ public struct SafetensorsTensorInfo: Sendable, Equatable {
 /// A memory-mapped `.safetensors` file: 8-byte little-endian header length, JSON header, data.
 /// Opening validates every entry (dtype known, shape × size == byte length, range inside the file).
 public struct SafetensorsFile: Sendable {
+    /// The file path (for messages).
     public let path: String
+    /// The mapping the tensors are read from.
     public let file: MappedFile
     /// Tensor entries in header order (sorted by offset).
     public let tensors: [SafetensorsTensorInfo]

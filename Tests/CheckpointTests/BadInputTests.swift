@@ -156,3 +156,13 @@ final class BadInputTests: XCTestCase {
         XCTAssertThrowsError(try openST(safetensors(header: "{\"w\":", data: 0))) { guard case .malformed = $0 as? CheckpointError else { return XCTFail("\($0)") } }
     }
 }
+
+final class CheckpointLoaderTests: XCTestCase {
+    func testDirectoryWithOneGGUFAndNoConfig_LoadsTheGGUF() throws {
+        let dir = try makeTempDir(self)
+        try Data(GGUFBuilder.tinyLlama().bytes()).write(to: URL(fileURLWithPath: dir + "/m.gguf"))
+        let ck = try CheckpointLoader.load(path: dir)
+        XCTAssertEqual(ck.source, dir + "/m.gguf")
+        XCTAssertEqual(ck.config.hiddenSize, 8)
+    }
+}

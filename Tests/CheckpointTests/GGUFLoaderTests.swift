@@ -107,3 +107,17 @@ final class GGUFLoaderTests: XCTestCase {
         XCTAssertEqual(tok.pre, "smollm")
     }
 }
+
+final class GGUFInspectTests: XCTestCase {
+    func testInspectionReport_ListsMetadataTypesAndTensors() throws {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "tiny_llama", withExtension: "gguf", subdirectory: "Fixtures"))
+        let g = try GGUFFile(path: url.path)
+        let r = g.inspectionReport(maxTensors: 3)
+        print(r.split(separator: "\n").prefix(4).joined(separator: "\n"))
+        XCTAssertTrue(r.contains("general.architecture = \"llama\""))
+        XCTAssertTrue(r.contains("blk.0.attn_norm.weight") || r.contains("token_embd.weight"))
+        XCTAssertTrue(r.contains("... 18 more tensors"))
+        XCTAssertEqual(g.parameterCount, g.parametersByType.reduce(0) { $0 + $1.count })
+        XCTAssertEqual(g.parametersByType.first?.type, .Q4_1)
+    }
+}

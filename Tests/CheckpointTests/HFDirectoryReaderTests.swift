@@ -143,4 +143,15 @@ final class HFDirectoryReaderTests: XCTestCase {
         try SafetensorsWriter.write(["decoder.embed_tokens.weight": w], to: dir + "/model.safetensors")
         XCTAssertEqual(try CheckpointLoader.load(path: dir).tensors, ["model.decoder.embed_tokens.weight": w])
     }
+
+    func testCompactConfig_AllowsUnevenKVGroupsButNotMoreKVThanQueryHeads() throws {
+        var c = ModelConfig(architecture: .llama, vocabSize: 16, hiddenSize: 8, intermediateSize: 12, numLayers: 2, numHeads: 9,
+                            numKVHeads: 3, headDim: 4, maxPositions: 64, normEps: 1e-5, tieWordEmbeddings: true)
+        c.headCounts = [7, 0]; c.kvHeadCounts = [3, 0]
+        XCTAssertNoThrow(try c.validate(path: "c"))
+        c.kvHeadCounts = [3, 1]
+        XCTAssertThrowsError(try c.validate(path: "c"))
+        c.headCounts = [2, 9]; c.kvHeadCounts = [3, 3]
+        XCTAssertThrowsError(try c.validate(path: "c"))
+    }
 }

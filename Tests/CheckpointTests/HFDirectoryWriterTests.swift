@@ -60,6 +60,11 @@ final class HFDirectoryWriterTests: XCTestCase {
         let json = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
         XCTAssertEqual(json["model"]?["type"]?.stringValue, "BPE")
         XCTAssertEqual(json["model"]?["vocab"]?["Ġ\"x"]?.intValue, 4)
+        var dup = tok
+        dup.tokens.append("a")
+        let dj = try JSONDecoder().decode(JSONValue.self, from: Data(try XCTUnwrap(dup.huggingFaceTokenizerJSON())))
+        XCTAssertEqual(dj["model"]?["vocab"]?["a"]?.intValue, 5)
+        XCTAssertEqual(dj["model"]?["vocab"]?.objectValue?.count, 5)
         XCTAssertEqual(json["model"]?["merges"], .array([.array([.string("a"), .string("b")])]))
         XCTAssertEqual(json["added_tokens"]?.arrayValue?.count, 1)
         XCTAssertEqual(json["pre_tokenizer"]?["pretokenizers"]?.arrayValue?.first?["pattern"]?["Regex"]?.stringValue, "\\p{N}")

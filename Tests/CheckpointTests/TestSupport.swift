@@ -27,7 +27,9 @@ func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
 
 /// Package root (for `models/` and `../shared/data`).
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-let smolLMPath = packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+/// The real model: `models/` in the package root, or `SURGEON_SMOLLM2` when set.
+let smolLMPath = ProcessInfo.processInfo.environment["SURGEON_SMOLLM2"]
+    ?? packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
 
 /// Tiny Llama tensors with HF names for a config of hidden 8, ffn 12, 2 layers, 2 heads, 1 KV head, vocab 16.
 func tinyLlamaTensors(tied: Bool = true, bias: Bool = false) -> [String: Tensor] {
