@@ -119,8 +119,17 @@ extension HTTPConnection {
         }
     }
 
-    /// Whether an `Accept-Encoding` value admits gzip (q > 0).
-    static func acceptsGzip(_ value: String?) -> Bool {
+    static func acceptsGzip(_ value: String?) -> Bool { Gzip.isAccepted(by: value) }
+
+    private func appendingVary(_ existing: String?) -> String {
+        guard let existing, !existing.isEmpty else { return "Accept-Encoding" }
+        return existing.lowercased().contains("accept-encoding") ? existing : existing + ", Accept-Encoding"
+    }
+}
+
+extension Gzip {
+    /// Whether an `Accept-Encoding` header value admits gzip (listed with q > 0).
+    public static func isAccepted(by value: String?) -> Bool {
         guard let value else { return false }
         for item in value.split(separator: ",") {
             let parts = item.split(separator: ";").map { $0.trimmingOWS().lowercased() }
@@ -129,11 +138,6 @@ extension HTTPConnection {
             return true
         }
         return false
-    }
-
-    private func appendingVary(_ existing: String?) -> String {
-        guard let existing, !existing.isEmpty else { return "Accept-Encoding" }
-        return existing.lowercased().contains("accept-encoding") ? existing : existing + ", Accept-Encoding"
     }
 }
 
