@@ -13,7 +13,7 @@ final class HTTPConnection: @unchecked Sendable {
     let clock: any HTTPClock
     var parser: HTTPRequestParser
     var machine: HTTPConnectionStateMachine
-    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 * 1024, alignment: 16)
 
     // Per request.
     var continuePending = false
@@ -77,7 +77,7 @@ final class HTTPConnection: @unchecked Sendable {
             let n: Int
             do { n = try transport.read(into: readBuffer) } catch HTTPError.timeout { continue } catch { return .eof }
             guard n > 0 else { machine.closed(); return .eof }
-            parser.feed(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
+            parser.feed(UnsafeBufferPointer(start: readBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n))
             machine.bytesReceived(now: clock.now())
             return .data
         }

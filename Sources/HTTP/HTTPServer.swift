@@ -147,6 +147,7 @@ public final class HTTPServer: @unchecked Sendable {
         wakePipe = [-1, -1]
         running = false
         lock.unlock()
+        allDone.lock(); allDone.broadcast(); allDone.unlock()
     }
 
     /// Waits until the accept thread and all connections are gone; false on timeout.
@@ -161,7 +162,8 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Blocks the calling thread until the server has stopped (for `surgeon serve`).
     public func waitUntilStopped() {
-        while isRunning { usleep(100_000) }
+        allDone.lock(); defer { allDone.unlock() }
+        while isRunning { allDone.wait() }
     }
 }
 

@@ -10,7 +10,7 @@ public struct HTTPServerConfiguration: Sendable {
         }
     }
 
-    /// Listen address: `127.0.0.1`, `::1`, `0.0.0.0`, `::` or a host name.
+    /// Listen address: `127.0.0.1`, `::1`, `0.0.0.0`, `::` (IPv6 and IPv4) or a host name.
     public var host: String = "127.0.0.1"
     /// Listen port; 0 picks a free one (read `HTTPServer.port` after `start()`).
     public var port: Int = 8080

@@ -40,7 +40,9 @@ enum Socket {
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         if info.pointee.ai_family == AF_INET6 {
-            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &one, socklen_t(MemoryLayout<Int32>.size))
+            // `::` serves IPv4 too (dual stack); a specific IPv6 address only itself.
+            var v6only: Int32 = host == "::" ? 0 : 1
+            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &v6only, socklen_t(MemoryLayout<Int32>.size))
         }
         guard bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
             let e = errno; close(fd); throw HTTPServerError.bind(host: host, port: port, errno: e)
@@ -63,7 +65,8 @@ enum Socket {
         }
         guard fd >= 0 else { return nil }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        let (ip, port) = describe(storage)
+        var (ip, port) = describe(storage)
+        if ip.hasPrefix("::ffff:") && ip.contains(".") { ip = String(ip.dropFirst(7)) }  // IPv4-mapped (dual stack)
         let address = ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
         return (fd, ip, address)
     }

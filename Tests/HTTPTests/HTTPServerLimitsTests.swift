@@ -177,3 +177,14 @@ extension HTTPServerLimitsTests {
         XCTAssertEqual(try client.readResponse().text, "refused")
     }
 }
+
+extension HTTPServerLimitsTests {
+    func testWaitUntilStopped_ReturnsAfterStop() throws {
+        let server = try startServer { _ in text("x") }
+        let returned = DispatchSemaphore(value: 0)
+        Thread { server.waitUntilStopped(); returned.signal() }.start()
+        XCTAssertEqual(returned.wait(timeout: .now() + 0.2), .timedOut)
+        server.stop(gracePeriod: 1)
+        XCTAssertEqual(returned.wait(timeout: .now() + 5), .success)
+    }
+}

@@ -209,3 +209,16 @@ extension HTTPServerTests {
         XCTAssertEqual(try client.readResponse().text, "ok /next")
     }
 }
+
+extension HTTPServerTests {
+    func testWildcardIPv6Listener_AlsoServesIPv4() throws {
+        let server = try startServer({ $0.host = "::" }) { req in text(req.remoteAddress.hasPrefix("[") ? "v6" : "v4") }
+        defer { server.stop(gracePeriod: 1) }
+        let six = try RawHTTPClient(port: server.port, host: "::1")
+        try six.send(RawHTTPClient.get("/"))
+        XCTAssertEqual(try six.readResponse().text, "v6")
+        let four = try RawHTTPClient(port: server.port, host: "127.0.0.1")
+        try four.send(RawHTTPClient.get("/"))
+        XCTAssertEqual(try four.readResponse().text, "v4", "IPv4-mapped addresses are reported as IPv4")
+    }
+}
