@@ -38,7 +38,7 @@ public enum StructuredUpdate {
         let k = cols.count
         var out = [Float](repeating: 0, count: kr * kc)
         guard k > 0, kr > 0 else { return out }
-        let arows = ainv.block(cols, Array(0..<kc))  // (k, kc) Ã⁻¹[𝒮, :]
+        let arows = ainv.rowBlock(cols)  // (k, kc) Ã⁻¹[𝒮, :]
         var m = [Double](repeating: 0, count: k * k)  // (k, k) [Ã⁻¹]_𝒮𝒮
         for i in 0..<k { for (j, cj) in cols.enumerated() { m[i * k + j] = Double(arows[i * kc + cj]) } }
         var b = [Double](repeating: 0, count: kr * k)  // column-major (k, kr): right-hand side r is row r of Θ[:, 𝒮]
