@@ -49,11 +49,31 @@ struct InverseFactor {
         return out
     }
 
-    /// `inv[:, cols]`. // (n, cols.count)
-    func columns(_ cols: [Int]) -> [Float] { block(Array(0..<n), cols) }
+    /// `inv[:, cols]`, as `V · V[cols, :]ᵀ` with a triangular product when factored. // (n, cols.count)
+    func columns(_ cols: [Int]) -> [Float] {
+        guard let v else { return block(Array(0..<n), cols) }
+        let k = cols.count
+        var out = [Float](repeating: 0, count: n * k)  // V[cols, :]ᵀ, then V · that
+        for (j, c) in cols.enumerated() { for i in c..<n { out[i * k + j] = v[c * n + i] } }
+        if k > 0 {
+            v.withUnsafeBufferPointer { pv in out.withUnsafeMutableBufferPointer { po in
+                strmmUpperLeft(n: n, k: k, pv.baseAddress!, ldu: n, po.baseAddress!, ldb: k)
+            } }
+        }
+        return out
+    }
+
+    /// `inv[rows, :]` (the transpose of `columns(rows)`). // (rows.count, n)
+    func rowBlock(_ rows: [Int]) -> [Float] {
+        if let dense { return gather(dense, ld: n, rows: rows, cols: Array(0..<n)) }
+        let c = columns(rows), k = rows.count
+        var out = [Float](repeating: 0, count: k * n)
+        for i in 0..<n { for j in 0..<k { out[j * n + i] = c[i * k + j] } }
+        return out
+    }
 
     /// The whole inverse. // (n, n)
-    func full() -> [Float] { dense ?? block(Array(0..<n), Array(0..<n)) }
+    func full() -> [Float] { dense ?? columns(Array(0..<n)) }
 
     /// `inv[i, j]` for a single entry.
     subscript(i: Int, j: Int) -> Float {

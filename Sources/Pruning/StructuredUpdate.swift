@@ -16,7 +16,9 @@ public enum StructuredUpdate {
         let k = rows.count
         var out = [Float](repeating: 0, count: kr * kc)
         guard k > 0, kc > 0 else { return out }
-        let m = ginv.block(rows, rows).map(Double.init)  // (k, k) [G̃⁻¹]_ℛℛ
+        let gcols = ginv.columns(rows)  // (kr, k) G̃⁻¹[:, ℛ]
+        var m = [Double](repeating: 0, count: k * k)  // (k, k) [G̃⁻¹]_ℛℛ
+        for (i, ri) in rows.enumerated() { for j in 0..<k { m[i * k + j] = Double(gcols[ri * k + j]) } }
         var b = [Double](repeating: 0, count: k * kc)  // column-major (k, kc): right-hand side j is column j of Θ[ℛ,:]
         for (i, ri) in rows.enumerated() { for j in 0..<kc { b[j * k + i] = Double(theta[ri * kc + j]) } }
         do { try SPD.solve(m, n: k, &b, nrhs: kc) } catch {
@@ -24,7 +26,6 @@ public enum StructuredUpdate {
         }
         var y = [Float](repeating: 0, count: k * kc)  // (k, kc) row-major
         for i in 0..<k { for j in 0..<kc { y[i * kc + j] = Float(b[j * k + i]) } }
-        let gcols = ginv.columns(rows)  // (kr, k)
         gcols.withUnsafeBufferPointer { pg in y.withUnsafeBufferPointer { py in out.withUnsafeMutableBufferPointer { po in
             sgemm(m: kr, n: kc, k: k, alpha: -1, pg.baseAddress!, lda: k, py.baseAddress!, ldb: kc, po.baseAddress!, ldc: kc)
         } } }
@@ -37,14 +38,15 @@ public enum StructuredUpdate {
         let k = cols.count
         var out = [Float](repeating: 0, count: kr * kc)
         guard k > 0, kr > 0 else { return out }
-        let m = ainv.block(cols, cols).map(Double.init)  // (k, k) [Ã⁻¹]_𝒮𝒮
+        let arows = ainv.rowBlock(cols)  // (k, kc) Ã⁻¹[𝒮, :]
+        var m = [Double](repeating: 0, count: k * k)  // (k, k) [Ã⁻¹]_𝒮𝒮
+        for i in 0..<k { for (j, cj) in cols.enumerated() { m[i * k + j] = Double(arows[i * kc + cj]) } }
         var b = [Double](repeating: 0, count: kr * k)  // column-major (k, kr): right-hand side r is row r of Θ[:, 𝒮]
         for r in 0..<kr { for (j, cj) in cols.enumerated() { b[r * k + j] = Double(theta[r * kc + cj]) } }
         do { try SPD.solve(m, n: k, &b, nrhs: kr) } catch {
             throw PruningError.notPositiveDefinite(layer: layer, detail: "[Ã⁻¹] of \(k) pruned columns: \(error)")
         }
         let z = b.map { Float($0) }  // (kr, k) row-major
-        let arows = ainv.block(cols, Array(0..<kc))  // (k, kc)
         z.withUnsafeBufferPointer { pz in arows.withUnsafeBufferPointer { pa in out.withUnsafeMutableBufferPointer { po in
             sgemm(m: kr, n: kc, k: k, alpha: -1, pz.baseAddress!, lda: k, pa.baseAddress!, ldb: kc, po.baseAddress!, ldc: kc)
         } } }

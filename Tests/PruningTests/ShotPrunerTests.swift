@@ -41,6 +41,22 @@ final class ShotPrunerTests: XCTestCase {
         for (l, z) in zip(ls, firstZeros) { for i in z.indices where z[i] { XCTAssertEqual(l.weight.data[i], 0) } }
     }
 
+    func testStructuredShots_CountEarlierRowsAsRemoved_InBothUpdateOrders() throws {
+        for order in StructuredUpdateOrder.allCases {
+            var ls = layers(53)
+            let first = try ShotPruner.run(&ls, options: .init(structure: .structured, method: .llmSurgeon, sparsity: 0.2,
+                                                               structuredOrder: order))
+            let zeroRows = ls.map { l in (0..<l.R).filter { r in (0..<l.C).allSatisfy { l.weight[r, $0] == 0 } } }
+            let second = try ShotPruner.run(&ls, options: .init(structure: .structured, method: .llmSurgeon, sparsity: 0.4,
+                                                                structuredOrder: order))
+            print("structured \(order.rawValue): \(first.sparsity) then \(second.sparsity)")
+            XCTAssertLessThanOrEqual(second.sparsity, 0.4 + 1e-9)
+            XCTAssertGreaterThan(second.sparsity, first.sparsity)
+            XCTAssertEqual(second.zerosBefore, first.zeros)
+            for (l, rows) in zip(ls, zeroRows) { for r in rows { XCTAssertTrue((0..<l.C).allSatisfy { l.weight[r, $0] == 0 }) } }
+        }
+    }
+
     func testWandaAndSparseGPT_RejectStructuredMode() {
         var ls = layers(52)
         XCTAssertThrowsError(try ShotPruner.run(&ls, options: .init(structure: .structured, method: .wanda, sparsity: 0.2)))
@@ -123,10 +139,10 @@ final class ShotPrunerTests: XCTestCase {
                    layer("gate", f, h, aMlp), layer("up", f, h, aMlp), layer("down", h, f, factor(f))]
         }
         print("benchmark setup seconds", Date().timeIntervalSince(t0), "layers", ls.count, "BLAS threads", blasThreads())
-        let t1 = Date()
+        let t1 = Date(), cpu1 = cpuSeconds()
         let out = try ShotPruner.run(&ls, options: .init(structure: .structured, method: .llmSurgeon, sparsity: 0.1))
-        print("structured LLM Surgeon shot seconds", Date().timeIntervalSince(t1), "phases", out.seconds,
-              "sparsity", out.sparsity)
+        print("structured LLM Surgeon shot seconds", Date().timeIntervalSince(t1), "CPU seconds", cpuSeconds() - cpu1,
+              "phases", out.seconds, "sparsity", out.sparsity)
         XCTAssertGreaterThan(out.sparsity, 0.05)
     }
 
@@ -135,9 +151,16 @@ final class ShotPrunerTests: XCTestCase {
         guard ProcessInfo.processInfo.environment["SURGEON_BENCH"] == "1" else { throw XCTSkip("set SURGEON_BENCH=1") }
         var rng = TestRNG(71)
         var ls = [randomLayer("blk.0.attn_q", R: 576, C: 576, rng: &rng)]
-        let t0 = Date()
+        let t0 = Date(), cpu0 = cpuSeconds()
         let out = try ShotPruner.run(&ls, options: .init(structure: .unstructured, method: .llmSurgeon, sparsity: 0.5))
-        print("unstructured 576×576 at 50 % seconds", Date().timeIntervalSince(t0), "phases", out.seconds, "sparsity", out.sparsity)
+        print("unstructured 576×576 at 50 % seconds", Date().timeIntervalSince(t0), "CPU seconds", cpuSeconds() - cpu0, "phases", out.seconds, "sparsity", out.sparsity)
         XCTAssertEqual(out.sparsity, 0.5, accuracy: 0.01)
     }
+}
+
+/// User + system CPU seconds of this process (all threads).
+func cpuSeconds() -> Double {
+    var ru = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &ru)
+    return Double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + Double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6
 }
