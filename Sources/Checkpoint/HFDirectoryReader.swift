@@ -18,11 +18,13 @@ public enum HFDirectoryReader {
         for file in try shardFiles(dir) {
             let st = try SafetensorsFile(path: file)
             for info in st.tensors {
-                guard tensors[info.name] == nil else {
-                    throw CheckpointError.malformed(path: file, what: "tensor \(info.name) appears in more than one shard")
+                // Some OPT checkpoints were saved from the base model: `decoder.*` without `model.`.
+                let name = config.architecture == .opt && info.name.hasPrefix("decoder.") ? "model." + info.name : info.name
+                guard tensors[name] == nil else {
+                    throw CheckpointError.malformed(path: file, what: "tensor \(info.name) appears more than once")
                 }
-                tensors[info.name] = try st.tensor(info)
-                types[info.name] = info.dtype.rawValue
+                tensors[name] = try st.tensor(info)
+                types[name] = info.dtype.rawValue
             }
         }
 

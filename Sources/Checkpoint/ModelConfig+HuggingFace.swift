@@ -53,6 +53,13 @@ extension ModelConfig {
                 }
                 headDim = hidden / heads
             }
+            for key in ["rope_scaling", "rope_parameters"] {
+                guard let rs = json[key], !rs.isNull else { continue }
+                let kind = rs["rope_type"]?.stringValue ?? rs["type"]?.stringValue ?? "default"
+                guard kind == "default" else {
+                    throw CheckpointError.invalidConfig(path: path, what: "\(key) of type '\(kind)' is not supported (only plain RoPE)")
+                }
+            }
             var theta = try float("rope_theta", 10000)
             if json["rope_theta"] == nil, let rp = json["rope_parameters"], let t = rp["rope_theta"]?.doubleValue { theta = Float(t) }
             self.init(architecture: arch, vocabSize: try int("vocab_size"), hiddenSize: hidden,

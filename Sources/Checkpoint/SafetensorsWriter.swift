@@ -36,10 +36,12 @@ public enum SafetensorsWriter {
                 switch type {
                 case .F32:
                     out.append(contentsOf: UnsafeRawBufferPointer(src))
-                case .F16:
-                    for v in src { let b = floatToHalf(v).littleEndian; out.append(UInt8(b & 0xFF)); out.append(UInt8(b >> 8)) }
-                case .BF16:
-                    for v in src { let b = floatToBFloat16(v).littleEndian; out.append(UInt8(b & 0xFF)); out.append(UInt8(b >> 8)) }
+                case .F16, .BF16:
+                    let half = [UInt16](unsafeUninitializedCapacity: src.count) { dst, c in
+                        for i in 0..<src.count { dst[i] = (type == .F16 ? floatToHalf(src[i]) : floatToBFloat16(src[i])).littleEndian }
+                        c = src.count
+                    }
+                    half.withUnsafeBytes { out.append(contentsOf: $0) }
                 }
             }
         }

@@ -122,4 +122,25 @@ final class HFDirectoryReaderTests: XCTestCase {
             XCTAssertEqual(e as? CheckpointError, .missingTokenizer(path: dir))
         }
     }
+
+    func testRopeScaling_ThrowsUnsupported() throws {
+        let json = try JSONDecoder().decode(JSONValue.self, from: Data("""
+        {"model_type":"llama","vocab_size":16,"hidden_size":8,"intermediate_size":12,"num_hidden_layers":2,"num_attention_heads":2,
+         "rope_scaling":{"rope_type":"llama3","factor":8.0}}
+        """.utf8))
+        XCTAssertThrowsError(try ModelConfig(huggingFace: json, path: "config.json")) { e in
+            guard case CheckpointError.invalidConfig(_, let what) = e else { return XCTFail("\(e)") }
+            XCTAssertTrue(what.contains("llama3"), what)
+        }
+    }
+
+    func testOPTBaseModelNames_GetModelPrefix() throws {
+        let dir = try makeTempDir(self)
+        try writeText("""
+        {"model_type":"opt","vocab_size":16,"hidden_size":8,"ffn_dim":12,"num_hidden_layers":1,"num_attention_heads":2}
+        """, dir + "/config.json")
+        let w = randomTensor([16, 8], seed: 3)
+        try SafetensorsWriter.write(["decoder.embed_tokens.weight": w], to: dir + "/model.safetensors")
+        XCTAssertEqual(try CheckpointLoader.load(path: dir).tensors, ["model.decoder.embed_tokens.weight": w])
+    }
 }
