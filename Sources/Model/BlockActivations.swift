@@ -16,20 +16,25 @@ final class BlockActivations {
     let gate: UnsafeMutablePointer<Float>    // (N, F) gate output (SwiGLU)
     let up: UnsafeMutablePointer<Float>      // (N, F) up output (SwiGLU)
     let hidden: UnsafeMutablePointer<Float>  // (N, F) FFN hidden (input of down)
-    let probs: UnsafeMutablePointer<Float>   // (T, S) softmax scratch, S = keys per query row
-    let proj: UnsafeMutablePointer<Float>    // (N, C) scratch: o / down output
+    private(set) var probs: UnsafeMutablePointer<Float>   // (T, S) softmax scratch, S = keys per query row
+    private(set) var proj: UnsafeMutablePointer<Float>    // (N, C) scratch: o / down output
     private let base: UnsafeMutablePointer<Float>
 
-    init(n: Int, t: Int, keys s: Int, c: Int, hd: Int, kvd: Int, f: Int, gated: Bool) {
+    /// `scratchFrom`: borrow `probs` and `proj` from another instance (training keeps one set of
+    /// activations per block, but these two are scratch and can be shared; it must outlive this one).
+    init(n: Int, t: Int, keys s: Int, c: Int, hd: Int, kvd: Int, f: Int, gated: Bool, scratchFrom other: BlockActivations? = nil) {
+        let own = other == nil
         let sizes = [n * c, n * c, n, n, n * hd, n * kvd, n * kvd, n * hd, n * c, n * c, n, n,
-                     gated ? n * f : 0, gated ? n * f : 0, n * f, t * s, n * c]
+                     gated ? n * f : 0, gated ? n * f : 0, n * f, own ? t * s : 0, own ? n * c : 0]
         base = .allocate(capacity: max(1, sizes.reduce(0, +)))
         var p = base
         func take(_ i: Int) -> UnsafeMutablePointer<Float> { defer { p += sizes[i] }; return p }
         input = take(0); norm1 = take(1); mean1 = take(2); rstd1 = take(3); q = take(4); k = take(5); v = take(6)
         atty = take(7); mid = take(8); norm2 = take(9); mean2 = take(10); rstd2 = take(11)
         gate = take(12); up = take(13); hidden = take(14); probs = take(15); proj = take(16)
+        if let other { probs = other.probs; proj = other.proj; keepAlive = other }
     }
+    private var keepAlive: BlockActivations?
 
     deinit { base.deallocate() }
 }

@@ -21,9 +21,11 @@ extension TransformerModel {
         let x = FloatBuffer(t * c)
         embed(x.p, tokens: tokens, b: 1, t: t, past: 0)
         var acts: [BlockActivations?] = []
+        // (T, T) softmax and (T, C) projection scratch, shared by every block
+        let sharedScratch = BlockActivations(n: t, t: t, keys: t, c: c, hd: 0, kvd: 0, f: 0, gated: false)
         for blk in blocks {
             let a = BlockActivations(n: t, t: t, keys: t, c: c, hd: blk.heads * d, kvd: blk.kvHeads * d,
-                                     f: blk.ffnWidth, gated: blk.isGated)
+                                     f: blk.ffnWidth, gated: blk.isGated, scratchFrom: sharedScratch)
             blockForward(x.p, a, blk, b: 1, t: t, past: 0, cache: nil, store: true)
             acts.append(a)
         }
