@@ -2,7 +2,7 @@
 /// stores exactly what the backward needs; inference reuses one instance for every block.
 final class BlockActivations {
     let input: UnsafeMutablePointer<Float>   // (N, C) block input (residual stream), training only
-    let norm1: UnsafeMutablePointer<Float>   // (N, C) attention-norm output (input of q, k, v)
+    private(set) var norm1: UnsafeMutablePointer<Float>   // (N, C) attention-norm output (input of q, k, v)
     let mean1: UnsafeMutablePointer<Float>   // (N) LayerNorm mean
     let rstd1: UnsafeMutablePointer<Float>   // (N)
     let q: UnsafeMutablePointer<Float>       // (N, H·D) queries after RoPE
@@ -10,26 +10,37 @@ final class BlockActivations {
     let v: UnsafeMutablePointer<Float>       // (N, KV·D) values
     let atty: UnsafeMutablePointer<Float>    // (N, H·D) attention output (input of o)
     let mid: UnsafeMutablePointer<Float>     // (N, C) residual stream after attention, training only
-    let norm2: UnsafeMutablePointer<Float>   // (N, C) FFN-norm output (input of gate, up)
+    private(set) var norm2: UnsafeMutablePointer<Float>   // (N, C) FFN-norm output (input of gate, up)
     let mean2: UnsafeMutablePointer<Float>   // (N)
     let rstd2: UnsafeMutablePointer<Float>   // (N)
     let gate: UnsafeMutablePointer<Float>    // (N, F) gate output (SwiGLU)
     let up: UnsafeMutablePointer<Float>      // (N, F) up output (SwiGLU)
-    let hidden: UnsafeMutablePointer<Float>  // (N, F) FFN hidden (input of down)
-    let probs: UnsafeMutablePointer<Float>   // (T, S) softmax scratch, S = keys per query row
-    let proj: UnsafeMutablePointer<Float>    // (N, C) scratch: o / down output
+    private(set) var hidden: UnsafeMutablePointer<Float>  // (N, F) FFN hidden (input of down)
+    private(set) var probs: UnsafeMutablePointer<Float>   // (T, S) softmax scratch, S = keys per query row
+    private(set) var proj: UnsafeMutablePointer<Float>    // (N, C) scratch: o / down output
     private let base: UnsafeMutablePointer<Float>
 
-    init(n: Int, t: Int, keys s: Int, c: Int, hd: Int, kvd: Int, f: Int, gated: Bool) {
-        let sizes = [n * c, n * c, n, n, n * hd, n * kvd, n * kvd, n * hd, n * c, n * c, n, n,
-                     gated ? n * f : 0, gated ? n * f : 0, n * f, t * s, n * c]
+    /// `scratchFrom`: borrow `probs`, `proj`, `norm1`, `norm2` and (SwiGLU) `hidden` from another
+    /// instance. Training keeps one set of activations per block; these are scratch or cheap to
+    /// recompute in the backward (norms from `input`/`mid`, SwiGLU from `gate`/`up`), so all blocks
+    /// share one copy. `other` must be at least as large.
+    init(n: Int, t: Int, keys s: Int, c: Int, hd: Int, kvd: Int, f: Int, gated: Bool, scratchFrom other: BlockActivations? = nil) {
+        let own = other == nil
+        let sizes = [n * c, own ? n * c : 0, n, n, n * hd, n * kvd, n * kvd, n * hd, n * c, own ? n * c : 0, n, n,
+                     gated ? n * f : 0, gated ? n * f : 0, own || !gated ? n * f : 0, own ? t * s : 0, own ? n * c : 0]
         base = .allocate(capacity: max(1, sizes.reduce(0, +)))
         var p = base
         func take(_ i: Int) -> UnsafeMutablePointer<Float> { defer { p += sizes[i] }; return p }
         input = take(0); norm1 = take(1); mean1 = take(2); rstd1 = take(3); q = take(4); k = take(5); v = take(6)
         atty = take(7); mid = take(8); norm2 = take(9); mean2 = take(10); rstd2 = take(11)
         gate = take(12); up = take(13); hidden = take(14); probs = take(15); proj = take(16)
+        if let other {
+            probs = other.probs; proj = other.proj; norm1 = other.norm1; norm2 = other.norm2
+            if gated { hidden = other.hidden }
+            keepAlive = other
+        }
     }
+    private var keepAlive: BlockActivations?
 
     deinit { base.deallocate() }
 }

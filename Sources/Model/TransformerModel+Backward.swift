@@ -11,8 +11,9 @@ extension TransformerModel {
     /// with the true next tokens. Calls `visit` for every prunable Linear, blocks last to first
     /// (within a block: down, gate, up, o, q, k, v), and returns the loss.
     ///
-    /// Memory: each block keeps `O(T·(C + H·D + F))` floats until its backward; attention
-    /// probabilities are recomputed in the backward, so nothing of size `L·H·T²` exists.
+    /// Memory: each block keeps its input, mid residual, q, k, v, attention output and (SwiGLU) gate/up
+    /// (SmolLM2: about 1 MB per token over all 30 blocks, ~0.5 GB at T = 512) until its backward;
+    /// norm outputs, SwiGLU hidden and attention probabilities are recomputed, so nothing of size `L·H·T²` exists.
     @discardableResult
     public func gradients(tokens: [Int], visit: LinearVisitor) throws -> Float {
         let t = try validate(tokens: tokens, batch: 1)
@@ -21,9 +22,11 @@ extension TransformerModel {
         let x = FloatBuffer(t * c)
         embed(x.p, tokens: tokens, b: 1, t: t, past: 0)
         var acts: [BlockActivations?] = []
+        // softmax, projection, norm-output and SwiGLU-hidden scratch, shared by every block
+        let sharedScratch = BlockActivations(n: t, t: t, keys: t, c: c, hd: 0, kvd: 0, f: maxWidths.f, gated: false)
         for blk in blocks {
             let a = BlockActivations(n: t, t: t, keys: t, c: c, hd: blk.heads * d, kvd: blk.kvHeads * d,
-                                     f: blk.ffnWidth, gated: blk.isGated)
+                                     f: blk.ffnWidth, gated: blk.isGated, scratchFrom: sharedScratch)
             blockForward(x.p, a, blk, b: 1, t: t, past: 0, cache: nil, store: true)
             acts.append(a)
         }
@@ -56,6 +59,9 @@ extension TransformerModel {
                   UnsafeBufferPointer(start: inp, count: n * lin.cols), UnsafeBufferPointer(start: g, count: n * lin.rows))
         }
         if f > 0 {
+            // recompute what the blocks share: the FFN-norm output and the SwiGLU hidden
+            blk.ffnNorm.forward(a.norm2, mean: nil, rstd: nil, a.mid, n: n)
+            if blk.isGated { swigluForward(a.hidden, a.gate, a.up, count: n * f) }
             call(blk.down, a.hidden, dx)
             blk.down.backwardInput(s.dh, dx, n: n, accumulate: false)
             if blk.isGated {
@@ -72,6 +78,7 @@ extension TransformerModel {
             blk.ffnNorm.backward(dx, s.dnorm, a.mid, mean: a.mean2, rstd: a.rstd2, n: n)
         }
         if blk.heads > 0 {
+            blk.attentionNorm.forward(a.norm1, mean: nil, rstd: nil, a.input, n: n)
             call(blk.o, a.atty, dx)
             blk.o.backwardInput(s.datty, dx, n: n, accumulate: false)
             attentionBackward(s.dq, s.dk, s.dv, s.att, s.datty, a.q, a.k, a.v, kvHeadOf: blk.kvHeadOf,

@@ -81,7 +81,7 @@ extension TransformerModel {
     /// exist at once. Writes `logProbs (N)` of `targets` (rows with target −1 get 0). With `dxn`, also
     /// writes `dxn (N, C)`, the gradient of `gradScale · Σ −logProb` wrt `xn`.
     func headForward(_ logProbs: UnsafeMutablePointer<Float>, dxn: UnsafeMutablePointer<Float>?,
-                     _ xn: UnsafePointer<Float>, targets: [Int], n: Int, gradScale: Float, chunk: Int = 128,
+                     _ xn: UnsafePointer<Float>, targets: [Int], n: Int, gradScale: Float, chunk: Int = 256,
                      onLogits: ((_ row0: Int, _ rows: Int, _ logits: UnsafePointer<Float>) -> Void)?) {
         let c = config.hiddenSize, vocab = config.vocabSize
         let buf = FloatBuffer(min(chunk, n) * vocab)

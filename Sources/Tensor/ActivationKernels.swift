@@ -6,17 +6,9 @@ import Foundation
 @inlinable
 public func swigluForward(_ out: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>,
                           _ up: UnsafePointer<Float>, count: Int) {
-    var i = 0
-    while i + 8 <= count {
-        let g = UnsafeRawPointer(gate + i).loadUnaligned(as: SIMD8<Float>.self)
-        let u = UnsafeRawPointer(up + i).loadUnaligned(as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + i).storeBytes(of: g / (1 + fastExp(-g)) * u, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < count {
+    for i in 0..<count {
         let g = gate[i]
-        out[i] = g / (1 + expf(-g)) * up[i]
-        i += 1
+        out[i] = g / (1 + fastExpScalar(-g)) * up[i]
     }
 }
 
@@ -25,22 +17,11 @@ public func swigluForward(_ out: UnsafeMutablePointer<Float>, _ gate: UnsafePoin
 public func swigluBackward(_ dgate: UnsafeMutablePointer<Float>, _ dup: UnsafeMutablePointer<Float>,
                            _ dout: UnsafePointer<Float>, _ gate: UnsafePointer<Float>,
                            _ up: UnsafePointer<Float>, count: Int) {
-    var i = 0
-    while i + 8 <= count {
-        let g = UnsafeRawPointer(gate + i).loadUnaligned(as: SIMD8<Float>.self)
-        let u = UnsafeRawPointer(up + i).loadUnaligned(as: SIMD8<Float>.self)
-        let d = UnsafeRawPointer(dout + i).loadUnaligned(as: SIMD8<Float>.self)
-        let s = 1 / (1 + fastExp(-g))
-        UnsafeMutableRawPointer(dup + i).storeBytes(of: d * g * s, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(dgate + i).storeBytes(of: d * u * s * (1 + g * (1 - s)), as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < count {
+    for i in 0..<count {
         let g = gate[i]
-        let s = 1 / (1 + expf(-g))
+        let s = 1 / (1 + fastExpScalar(-g))
         dup[i] = dout[i] * g * s
         dgate[i] = dout[i] * up[i] * s * (1 + g * (1 - s))
-        i += 1
     }
 }
 

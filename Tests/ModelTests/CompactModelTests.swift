@@ -45,3 +45,16 @@ final class CompactModelTests: XCTestCase {
         }
     }
 }
+
+final class ExportTests: XCTestCase {
+    func testExportedTensors_RebuildTheSameModel() throws {
+        for name in ["tiny-llama", "tiny-llama-tied", "tiny-opt"] {
+            let ck = try CheckpointLoader.load(path: Fixtures.url(name).path)
+            let model = try TransformerModel(checkpoint: ck)
+            let back = model.checkpoint(tokenizer: nil, source: "test")
+            XCTAssertEqual(Set(back.tensors.keys), Set(ck.tensors.keys), name)
+            for (k, v) in ck.tensors { XCTAssertEqual(back.tensors[k], v, "\(name) \(k)") }
+            XCTAssertNil(back.config.ffnWidths)
+        }
+    }
+}

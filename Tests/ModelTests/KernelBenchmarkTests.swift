@@ -40,3 +40,23 @@ final class KernelBenchmarkTests: XCTestCase {
         #endif
     }
 }
+
+extension KernelBenchmarkTests {
+    func testBenchmarkExp_PrintsTimings() throws {
+        #if DEBUG
+        throw XCTSkip("release only")
+        #else
+        let n = 1 << 22
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: n), y = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        defer { x.deallocate(); y.deallocate() }
+        for i in 0..<n { x[i] = Float(i % 1000) / -100 }
+        time("expShifted 4M (GFLOP/s = G elements/s)", flops: Double(n)) { _ = expShifted(y, x, count: n, shift: 0.5) }
+        time("libm expf 4M", flops: Double(n)) { for i in 0..<n { y[i] = expf(x[i]) } }
+        var sink: Float = 0
+        time("maxElement 4M", flops: Double(n)) { sink += maxElement(x, count: n) }
+        time("sum 4M", flops: Double(n)) { sink += sum(x, count: n) }
+        time("sumExpShifted 4M", flops: Double(n)) { sink += sumExpShifted(x, count: n, shift: 0) }
+        XCTAssertFalse(sink.isNaN)
+        #endif
+    }
+}

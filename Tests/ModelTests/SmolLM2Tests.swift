@@ -5,7 +5,8 @@ import Tensor
 import Tokenizer
 @testable import Model
 
-/// The real model (release builds only: debug is 10–50× slower). Loads `models/SmolLM2-135M-Instruct.Q4_1.gguf`;
+/// The real model (release builds only: debug is 10–50× slower). Loads `models/SmolLM2-135M-Instruct.Q4_1.gguf`
+/// (or the file named by `SURGEON_SMOLLM2_GGUF`);
 /// while the GGUF reader is not there, an fp32 Hugging Face directory named by `SURGEON_SMOLLM2_HF_DIR`
 /// (written by `make_model_fixtures.py smollm2-hf DIR`) stands in.
 final class SmolLM2Tests: XCTestCase {
@@ -17,13 +18,17 @@ final class SmolLM2Tests: XCTestCase {
         #if DEBUG
         throw XCTSkip("SmolLM2 tests run in release builds only")
         #else
-        let gguf = Fixtures.packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        let gguf = ProcessInfo.processInfo.environment["SURGEON_SMOLLM2_GGUF"]
+            ?? Fixtures.packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
         var ck: LoadedCheckpoint?
-        if FileManager.default.fileExists(atPath: gguf) { ck = try? CheckpointLoader.load(path: gguf) }
+        var why = "no \(gguf)"
+        if FileManager.default.fileExists(atPath: gguf) {
+            do { ck = try CheckpointLoader.load(path: gguf) } catch { why = "\(error)" }
+        }
         if ck == nil, let dir = ProcessInfo.processInfo.environment["SURGEON_SMOLLM2_HF_DIR"] {
             ck = try CheckpointLoader.load(path: dir)
         }
-        guard let ck else { throw XCTSkip("no SmolLM2 checkpoint could be loaded (GGUF reader missing?)") }
+        guard let ck else { throw XCTSkip("no SmolLM2 checkpoint could be loaded: \(why)") }
         let m = try TransformerModel(checkpoint: ck)
         cached = m
         cachedTokenizer = ck.tokenizer

@@ -1,0 +1,47 @@
+import Checkpoint
+import Tensor
+
+extension TransformerModel {
+    /// The blueprint with the per-layer widths the blocks have now (set only when they differ from the
+    /// global values, so a dense model keeps a plain config).
+    public var currentConfig: ModelConfig {
+        var c = config
+        let heads = blocks.map(\.heads), kv = blocks.map(\.kvHeads), ffn = blocks.map(\.ffnWidth)
+        c.headCounts = heads.allSatisfy { $0 == c.numHeads } ? nil : heads
+        c.kvHeadCounts = kv.allSatisfy { $0 == c.numKVHeads } ? nil : kv
+        c.ffnWidths = ffn.allSatisfy { $0 == c.intermediateSize } ? nil : ffn
+        return c
+    }
+
+    /// Every tensor under its Hugging Face name (the inverse of `init(checkpoint:)`).
+    public func hfTensors() -> [String: Tensor] {
+        let c = config.hiddenSize, v = config.vocabSize
+        var t: [String: Tensor] = [:]
+        func vec(_ name: String, _ x: [Float]) { t[name] = Tensor(shape: [x.count], data: x) }
+        func norm(_ prefix: String, _ n: Norm) {
+            vec(prefix + ".weight", n.weight)
+            if let b = n.bias { vec(prefix + ".bias", b) }
+        }
+        let llama = config.architecture.isLlamaLike
+        let root = llama ? "model" : "model.decoder"
+        t[root + ".embed_tokens.weight"] = Tensor(shape: [v, c], data: tokenEmbedding)
+        if let p = positionEmbedding { t[root + ".embed_positions.weight"] = Tensor(shape: [p.count / c, c], data: p) }
+        for (l, b) in blocks.enumerated() {
+            for lin in b.linears {
+                t[lin.name + ".weight"] = Tensor(shape: [lin.rows, lin.cols], data: lin.weight)
+                if let bias = lin.bias { vec(lin.name + ".bias", bias) }
+            }
+            let p = "\(root).layers.\(l)"
+            norm(p + (llama ? ".input_layernorm" : ".self_attn_layer_norm"), b.attentionNorm)
+            norm(p + (llama ? ".post_attention_layernorm" : ".final_layer_norm"), b.ffnNorm)
+        }
+        norm(llama ? "model.norm" : "model.decoder.final_layer_norm", finalNorm)
+        if let h = lmHead { t["lm_head.weight"] = Tensor(shape: [v, c], data: h) }
+        return t
+    }
+
+    /// The model as a checkpoint, ready for a checkpoint writer.
+    public func checkpoint(tokenizer: TokenizerData?, source: String) -> LoadedCheckpoint {
+        LoadedCheckpoint(config: currentConfig, tensors: hfTensors(), tokenizer: tokenizer, source: source)
+    }
+}
