@@ -22,6 +22,7 @@ extension PruneRequest {
         if loraRank < 0 { errors.append("lora_rank: must be ≥ 0, got \(loraRank)") }
         if loraRank > 0 { errors.append("lora_rank: the low-rank correction is not available yet; use 0") }
         if let w = evalWindows, w < 1 { errors.append("eval_windows: must be at least 1, got \(w)") }
+        if evalEvery < 1 { errors.append("eval_every: must be at least 1, got \(evalEvery)") }
         if evalSeqlen < 2 { errors.append("eval_seqlen: must be at least 2, got \(evalSeqlen)") }
         switch (method, structure) {
         case (.wanda, .structured), (.wanda, .coupled), (.sparsegpt, .structured), (.sparsegpt, .coupled):

@@ -45,17 +45,20 @@ public struct PruneRequest: Codable, Sendable, Equatable {
     /// How the row and column updates of structured pruning combine (`summed`: the reference;
     /// `sequential`: columns on the row-updated weights).
     public var structuredOrder: StructuredUpdateOrder
+    /// Evaluate after every k-th shot (and always after the last); 1 evaluates after every shot.
+    public var evalEvery: Int
 
     public init(model: String, structure: Structure = .structured, method: Method = .llmSurgeon,
                 sparsity: Double, shots: Int = 6, calibration: String, samples: Int = 16, seqlen: Int = 512,
                 seed: UInt64 = 100, dampG: Double? = nil, dampA: Double? = nil, maxCorrelate: Int = 2000,
                 loraRank: Int = 0, eval: String? = nil, evalWindows: Int? = nil, evalSeqlen: Int = 2048,
-                structuredOrder: StructuredUpdateOrder = .summed) {
+                structuredOrder: StructuredUpdateOrder = .summed, evalEvery: Int = 1) {
         self.model = model; self.structure = structure; self.method = method; self.sparsity = sparsity
         self.shots = shots; self.calibration = calibration; self.samples = samples; self.seqlen = seqlen
         self.seed = seed; self.dampG = dampG; self.dampA = dampA; self.maxCorrelate = maxCorrelate
         self.loraRank = loraRank; self.eval = eval; self.evalWindows = evalWindows; self.evalSeqlen = evalSeqlen
         self.structuredOrder = structuredOrder
+        self.evalEvery = evalEvery
     }
 
     public init(from decoder: Decoder) throws {
@@ -77,11 +80,12 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         evalWindows = try c.decodeIfPresent(Int.self, forKey: .evalWindows)
         evalSeqlen = try c.decodeIfPresent(Int.self, forKey: .evalSeqlen) ?? 2048
         structuredOrder = try c.decodeIfPresent(StructuredUpdateOrder.self, forKey: .structuredOrder) ?? .summed
+        evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? 1
     }
 
     enum CodingKeys: String, CodingKey {
         case model, structure, method, sparsity, shots, calibration, samples, seqlen, seed
         case dampG = "damp_g", dampA = "damp_a", maxCorrelate = "max_correlate", loraRank = "lora_rank"
-        case eval, evalWindows = "eval_windows", evalSeqlen = "eval_seqlen", structuredOrder = "update_order"
+        case eval, evalWindows = "eval_windows", evalSeqlen = "eval_seqlen", structuredOrder = "update_order", evalEvery = "eval_every"
     }
 }

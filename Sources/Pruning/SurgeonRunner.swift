@@ -91,7 +91,8 @@ public struct SurgeonRunner: PruneRunner {
             for (i, id) in ids.enumerated() { Self.writeBack(layers[i].weight, into: &lm.model[linear: id]) }
             layers.removeAll()
 
-            let ppl = try evalTokens.map { try evaluate(lm.model, $0, request, timer: shotTimer, tracker: tracker, shot: shot, isCancelled: isCancelled) }
+            let evaluateNow = shot == request.shots || shot % request.evalEvery == 0
+            let ppl = try evalTokens.flatMap { tokens in evaluateNow ? tokens : nil }.map { try evaluate(lm.model, $0, request, timer: shotTimer, tracker: tracker, shot: shot, isCancelled: isCancelled) }
             var seconds = shotTimer.seconds
             for (k, v) in result.seconds { seconds["prune." + k] = v }
             let record = PruneReport.Shot(shot: shot, targetSparsity: target, achievedSparsity: Self.sparsity(lm.model),

@@ -29,6 +29,7 @@ struct Prune: ParsableCommand {
     @Option(name: .long, help: "Evaluation text (perplexity before and after every shot).") var eval: String?
     @Option(name: .customLong("eval-windows"), help: "Evaluate on the first K windows only.") var evalWindows: Int?
     @Option(name: .customLong("eval-seqlen"), help: "Evaluation window length.") var evalSeqlen = 2048
+    @Option(name: .customLong("eval-every"), help: "Evaluate after every k-th shot (and the last).") var evalEvery = 1
     @Option(name: .long, help: "Continue the interrupted run in this output directory (reads its request.json).") var resume: String?
 
     func run() throws {
@@ -49,7 +50,7 @@ struct Prune: ParsableCommand {
             request = PruneRequest(model: model, structure: structure, method: method, sparsity: sparsity, shots: shots,
                                    calibration: calibration, samples: samples, seqlen: seqlen, seed: seed, dampG: dampG,
                                    dampA: dampA, maxCorrelate: maxCorrelate, loraRank: loraRank, eval: eval,
-                                   evalWindows: evalWindows, evalSeqlen: evalSeqlen, structuredOrder: updateOrder)
+                                   evalWindows: evalWindows, evalSeqlen: evalSeqlen, structuredOrder: updateOrder, evalEvery: evalEvery)
         }
         do { try request.validate() } catch let e as PruneRequest.Invalid { throw ValidationError(e.description) }
         let printer = ProgressPrinter()
