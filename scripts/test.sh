@@ -5,4 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build -c release --build-tests
-swift test -c release --skip-build --parallel --num-workers 1 2>&1 | tee .build/test.log
+mkdir -p .build
+status=0
+swift test -c release --skip-build --disable-swift-testing 2>&1 | tee .build/test.log || status=$?
+summary=$(grep -E "^\s*Executed [0-9]+ tests?, with [0-9]+ failures?" .build/test.log | tail -1)
+total=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
+failed=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+if [ -z "$summary" ]; then echo "test.sh: no XCTest summary found" >&2; exit 1; fi
+echo "unit: $((total - failed)) passed, $failed failed"
+exit $status
