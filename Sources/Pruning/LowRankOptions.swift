@@ -66,7 +66,8 @@ public struct LowRankTuneResult: Sendable, Codable, Equatable {
     /// One log line.
     public var summary: String {
         let trend = epochs > 1 ? " → \(fmt(lastEpochLoss)) (last epoch)" : ""
-        return "low-rank \(kind) tune after shot \(shot): \(sequences.count) sequences × \(epochs) epochs, seed \(seed), "
+        let what = kind == "tune" ? "low-rank tune" : "low-rank \(kind) tune after shot \(shot)"
+        return "\(what): \(sequences.count) sequences × \(epochs) epochs, seed \(seed), "
             + "\(adaptedLayers) layers / \(parameters) adapter parameters, loss \(fmt(firstEpochLoss))\(trend), "
             + "\(fmt(seconds, 1)) s"
     }
