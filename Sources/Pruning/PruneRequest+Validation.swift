@@ -20,7 +20,9 @@ extension PruneRequest {
         if let d = dampA, !(d >= 0 && d.isFinite) { errors.append("damp_a: must be a finite number ≥ 0, got \(d)") }
         if maxCorrelate < 0 { errors.append("max_correlate: must be ≥ 0, got \(maxCorrelate)") }
         if loraRank < 0 { errors.append("lora_rank: must be ≥ 0, got \(loraRank)") }
-        if loraRank > 0 { errors.append("lora_rank: the low-rank correction is not available yet; use 0") }
+        if !(loraLearningRate > 0 && loraLearningRate.isFinite) { errors.append("lora_lr: must be a finite number > 0, got \(loraLearningRate)") }
+        if loraEpochs < 0 { errors.append("lora_epochs: must be ≥ 0, got \(loraEpochs)") }
+        if !(loraSubset > 0 && loraSubset <= 1) { errors.append("lora_subset: must be in (0, 1], got \(loraSubset)") }
         if let w = evalWindows, w < 1 { errors.append("eval_windows: must be at least 1, got \(w)") }
         if evalEvery < 1 { errors.append("eval_every: must be at least 1, got \(evalEvery)") }
         if evalSeqlen < 2 { errors.append("eval_seqlen: must be at least 2, got \(evalSeqlen)") }

@@ -38,6 +38,14 @@ public struct PruneRequest: Codable, Sendable, Equatable {
     public var maxCorrelate: Int
     /// Rank of the interleaved low-rank correction; 0 turns it off.
     public var loraRank: Int
+    /// Adam learning rate of the correction (linear decay over epochs).
+    public var loraLearningRate: Double
+    /// Epochs of the final tune on all calibration sequences after the last shot (0: none).
+    public var loraEpochs: Int
+    /// Fraction of the calibration sequences of each shot's short tune (at least one sequence).
+    public var loraSubset: Double
+    /// Which Linears get adapters.
+    public var loraTargets: LowRankTargets
     /// Evaluation text and window count (`nil`: no evaluation).
     public var eval: String?
     public var evalWindows: Int?
@@ -52,13 +60,17 @@ public struct PruneRequest: Codable, Sendable, Equatable {
                 sparsity: Double, shots: Int = 6, calibration: String, samples: Int = 16, seqlen: Int = 512,
                 seed: UInt64 = 100, dampG: Double? = nil, dampA: Double? = nil, maxCorrelate: Int = 2000,
                 loraRank: Int = 0, eval: String? = nil, evalWindows: Int? = nil, evalSeqlen: Int = 2048,
-                structuredOrder: StructuredUpdateOrder = .summed, evalEvery: Int = 1) {
+                structuredOrder: StructuredUpdateOrder = .summed, loraLearningRate: Double = 1e-4, loraEpochs: Int = 5,
+                loraSubset: Double = 0.025, loraTargets: LowRankTargets = .all,
+                evalEvery: Int = 1) {
         self.model = model; self.structure = structure; self.method = method; self.sparsity = sparsity
         self.shots = shots; self.calibration = calibration; self.samples = samples; self.seqlen = seqlen
         self.seed = seed; self.dampG = dampG; self.dampA = dampA; self.maxCorrelate = maxCorrelate
         self.loraRank = loraRank; self.eval = eval; self.evalWindows = evalWindows; self.evalSeqlen = evalSeqlen
         self.structuredOrder = structuredOrder
         self.evalEvery = evalEvery
+        self.loraLearningRate = loraLearningRate; self.loraEpochs = loraEpochs; self.loraSubset = loraSubset
+        self.loraTargets = loraTargets
     }
 
     public init(from decoder: Decoder) throws {
@@ -76,6 +88,10 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         dampA = try c.decodeIfPresent(Double.self, forKey: .dampA)
         maxCorrelate = try c.decodeIfPresent(Int.self, forKey: .maxCorrelate) ?? 2000
         loraRank = try c.decodeIfPresent(Int.self, forKey: .loraRank) ?? 0
+        loraLearningRate = try c.decodeIfPresent(Double.self, forKey: .loraLearningRate) ?? 1e-4
+        loraEpochs = try c.decodeIfPresent(Int.self, forKey: .loraEpochs) ?? 5
+        loraSubset = try c.decodeIfPresent(Double.self, forKey: .loraSubset) ?? 0.025
+        loraTargets = try c.decodeIfPresent(LowRankTargets.self, forKey: .loraTargets) ?? .all
         eval = try c.decodeIfPresent(String.self, forKey: .eval)
         evalWindows = try c.decodeIfPresent(Int.self, forKey: .evalWindows)
         evalSeqlen = try c.decodeIfPresent(Int.self, forKey: .evalSeqlen) ?? 2048
@@ -87,5 +103,6 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         case model, structure, method, sparsity, shots, calibration, samples, seqlen, seed
         case dampG = "damp_g", dampA = "damp_a", maxCorrelate = "max_correlate", loraRank = "lora_rank"
         case eval, evalWindows = "eval_windows", evalSeqlen = "eval_seqlen", structuredOrder = "update_order", evalEvery = "eval_every"
+        case loraLearningRate = "lora_lr", loraEpochs = "lora_epochs", loraSubset = "lora_subset", loraTargets = "lora_targets"
     }
 }

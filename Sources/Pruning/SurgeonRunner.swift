@@ -90,6 +90,16 @@ public struct SurgeonRunner: PruneRunner {
             }
             for (i, id) in ids.enumerated() { Self.writeBack(layers[i].weight, into: &lm.model[linear: id]) }
             layers.removeAll()
+            if request.loraRank > 0 {  // low-rank correction, absorbed before evaluation (method.md §8)
+                let tunes = try shotTimer.time("lora") {
+                    try LowRankCorrection.afterShot(model: &lm.model, calibration: calibration.sequences, request: request, shot: shot,
+                                                    progress: { done, total in
+                        tracker.update(phase: "lora", shot: shot, fraction: Double(done) / Double(total), layer: done, layers: total,
+                                       message: "low-rank tune: step \(done)/\(total)")
+                    }, isCancelled: isCancelled)
+                }
+                for t in tunes { log?(t.summary) }
+            }
 
             let evaluateNow = shot == request.shots || shot % request.evalEvery == 0
             let ppl = try evalTokens.flatMap { tokens in evaluateNow ? tokens : nil }.map { try evaluate(lm.model, $0, request, timer: shotTimer, tracker: tracker, shot: shot, isCancelled: isCancelled) }

@@ -5,6 +5,7 @@ import Pruning
 extension PruneRequest.Structure: ExpressibleByArgument {}
 extension PruneRequest.Method: ExpressibleByArgument {}
 extension StructuredUpdateOrder: ExpressibleByArgument {}
+extension LowRankTargets: ExpressibleByArgument {}
 
 /// `surgeon prune`: multi-shot pruning of a model into a Hugging Face directory plus `report.json`.
 struct Prune: ParsableCommand {
@@ -25,6 +26,10 @@ struct Prune: ParsableCommand {
     @Option(name: .customLong("max-correlate"), help: "Weights per correlated chunk (unstructured, 2:4).") var maxCorrelate = 2000
     @Option(name: .customLong("update-order"), help: "Structured row/column updates: summed (reference) or sequential.") var updateOrder: StructuredUpdateOrder = .summed
     @Option(name: .customLong("lora-rank"), help: "Rank of the interleaved low-rank correction (0: off).") var loraRank = 0
+    @Option(name: .customLong("lora-lr"), help: "Adam learning rate of the low-rank correction.") var loraLR = 1e-4
+    @Option(name: .customLong("lora-epochs"), help: "Epochs of the final low-rank tune on all calibration sequences.") var loraEpochs = 5
+    @Option(name: .customLong("lora-subset"), help: "Fraction of calibration sequences of each shot's short tune (at least one).") var loraSubset = 0.025
+    @Option(name: .customLong("lora-targets"), help: "Linears with adapters: all | attention | mlp.") var loraTargets: LowRankTargets = .all
     @Option(name: .long, help: "Output directory.") var out: String?
     @Option(name: .long, help: "Evaluation text (perplexity before and after every shot).") var eval: String?
     @Option(name: .customLong("eval-windows"), help: "Evaluate on the first K windows only.") var evalWindows: Int?
@@ -50,7 +55,9 @@ struct Prune: ParsableCommand {
             request = PruneRequest(model: model, structure: structure, method: method, sparsity: sparsity, shots: shots,
                                    calibration: calibration, samples: samples, seqlen: seqlen, seed: seed, dampG: dampG,
                                    dampA: dampA, maxCorrelate: maxCorrelate, loraRank: loraRank, eval: eval,
-                                   evalWindows: evalWindows, evalSeqlen: evalSeqlen, structuredOrder: updateOrder, evalEvery: evalEvery)
+                                   evalWindows: evalWindows, evalSeqlen: evalSeqlen, structuredOrder: updateOrder,
+                                   loraLearningRate: loraLR, loraEpochs: loraEpochs, loraSubset: loraSubset, loraTargets: loraTargets,
+                                   evalEvery: evalEvery)
         }
         do { try request.validate() } catch let e as PruneRequest.Invalid { throw ValidationError(e.description) }
         let printer = ProgressPrinter()
