@@ -87,6 +87,15 @@ extension Problem {
     static func tooLarge(limit: Int) -> Problem {
         Problem("payload_too_large", 413, "Payload Too Large", "the body exceeds the limit of \(limit) bytes")
     }
+    /// A request body that could not be read (bad chunked framing, too slow, cut off): the client's fault.
+    static func body(_ e: HTTPError) -> Problem {
+        switch e {
+        case .bodyTooLarge(let limit): return tooLarge(limit: limit)
+        case .malformed(let m): return Problem("malformed_body", 400, "Bad Request", "the request body is malformed: \(m)")
+        case .timeout: return Problem("body_timeout", 408, "Request Timeout", "the request body did not arrive in time")
+        case .connectionClosed: return Problem("body_incomplete", 400, "Bad Request", "the connection closed before the body ended")
+        }
+    }
     static func insufficientStorage(_ detail: String) -> Problem { Problem("insufficient_storage", 507, "Insufficient Storage", detail) }
     static func queueFull(capacity: Int, retryAfter: Int) -> Problem {
         var p = Problem("queue_full", 429, "Too Many Requests", "the job queue holds its maximum of \(capacity) jobs; retry later")

@@ -54,6 +54,7 @@ extension SurgeonService {
                 }
             }
         }
+        if errors.isEmpty, let resolved { errors = JobRequestParser.runnerErrors(resolved) }
         guard errors.isEmpty, let request = parsed, let resolved, let modelInfo else { throw Problem.validation(errors) }
 
         let estimate = MemoryEstimate(modelFileBytes: modelInfo.size, modelName: modelInfo.name, summary: modelInfo.model, request: request)

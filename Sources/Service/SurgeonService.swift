@@ -77,6 +77,8 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
             }
         } catch let p as Problem {
             response = p.response(instance: request.path)
+        } catch let e as HTTPError {
+            response = Problem.body(e).response(instance: request.path)
         } catch {
             response = Problem.internalError(String(describing: error)).response(instance: request.path)
         }
