@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Schemathesis against a live `surgeon serve --runner simulated` with the real openapi.yaml: every
 # response must conform (status codes, content types, headers, bodies) and no request may cause a
-# 5xx. Schemathesis lives in a venv OUTSIDE the repository (created when missing).
+# 5xx. (The coverage phase is left out: schemathesis 4.32.5 crashes in it on Python 3.11 with
+# "AST constructor recursion depth mismatch".) Schemathesis lives in a venv OUTSIDE the repository (created when missing).
 #
 #   swift build -c release --product surgeon && scripts/e2e_schema.sh
 # Env: ST_VENV (/tmp/surgeon-ci-venv), ST_MAX_EXAMPLES (15), ST_MAX_TIME (150 s), ST_VERSION (4.32.5).
@@ -36,7 +37,7 @@ set +e
 timeout $(( ${ST_MAX_TIME:-150} + 60 )) "$VENV/bin/schemathesis" run "$ROOT/openapi.yaml" --url "$BASE" \
   -H "$AUTH" --checks all --exclude-checks positive_data_acceptance,use_after_free,ensure_resource_availability \
   --max-examples "${ST_MAX_EXAMPLES:-15}" --max-time "${ST_MAX_TIME:-150}" --request-timeout 10 \
-  --workers 2 --seed 1 --no-color --suppress-health-check all --warnings off \
+  --phases examples,fuzzing,stateful --workers 2 --seed 1 --no-color --suppress-health-check all --warnings off \
   --report junit --report-dir "$DATA/report" 2>&1 | tee "$DATA/schemathesis.log"
 rc=${PIPESTATUS[0]}
 set -e
