@@ -1,8 +1,27 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine (system packages, the SmolLM2 model) and runs the whole test suite in
 # release mode: the numeric tests touch the real model and are 10–50× slower in debug builds.
+# Then the service's end-to-end checks against the release binary over 127.0.0.1 (real processes,
+# curl, schemathesis in a venv outside the repository): about 10–15 minutes on 2 loaded cores.
+# SKIP_E2E=1 runs the Swift tests only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build -c release --build-tests
 swift test -c release --skip-build --parallel --num-workers 1 2>&1 | tee .build/test.log
+[ "${SKIP_E2E:-0}" = 1 ] && exit 0
+
+swift build -c release --product surgeon      # already built above; makes sure the binary is there
+e2e() {  # e2e SECONDS SCRIPT [env...]: one bounded end-to-end check
+  local limit="$1" script="$2"; shift 2
+  echo; echo "=== $script (limit ${limit}s)"
+  local t0=$SECONDS
+  env "$@" timeout --kill-after=10 "$limit" bash "scripts/$script" || { echo "=== $script FAILED"; exit 1; }
+  echo "=== $script passed in $((SECONDS - t0))s"
+}
+REF=$(mktemp "${TMPDIR:-/tmp}/surgeon-ref-sha.XXXXXX")
+trap 'rm -f "$REF"' EXIT
+e2e 240 e2e_edges.sh                                   # malformed requests, cancellation, full disk (simulated runner)
+e2e 420 e2e_schema.sh ST_MAX_TIME=120                  # schemathesis vs openapi.yaml (simulated runner)
+e2e 900 e2e_curl.sh SHA_OUT="$REF"                     # a real prune end to end, resumed download
+e2e 1200 e2e_crash.sh REF_SHA="$(cat "$REF")"          # kill -9 mid-shot, resume, byte-identical model
