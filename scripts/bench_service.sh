@@ -50,22 +50,23 @@ cat "$FILE" > /dev/null    # page cache warm for both servers
 NPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$DATA/nginx"
 cat > "$DATA/nginx/nginx.conf" <<CONF
-worker_processes 1; daemon off; pid $DATA/nginx/nginx.pid; error_log $DATA/nginx/error.log;
+$([ "$(id -u)" = 0 ] && echo "user root;") worker_processes 1; daemon off; pid $DATA/nginx/nginx.pid; error_log $DATA/nginx/error.log;
 events { worker_connections 64; }
 http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path $DATA/nginx; proxy_temp_path $DATA/nginx;
   fastcgi_temp_path $DATA/nginx; uwsgi_temp_path $DATA/nginx; scgi_temp_path $DATA/nginx;
   server { listen 127.0.0.1:$NPORT; root $DATA/srv/jobs/$JOB/output; } }
 CONF
-"$NGINX" -p "$DATA/nginx" -c "$DATA/nginx/nginx.conf" & NGINX_PID=$!
+"$NGINX" -p "$DATA/nginx" -c "$DATA/nginx/nginx.conf" 2>"$DATA/nginx/stderr" & NGINX_PID=$!
 for _ in $(seq 1 50); do curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:$NPORT/model.safetensors" && break; sleep 0.1; done
 best() {  # best of 5 transfers, in bytes/s
   local b=0 s
   for _ in 1 2 3 4 5; do
-    s=$(curl -sf -o /dev/null -w '%{speed_download}' "$@"); s=${s%.*}
+    s=$(curl -sf -o /dev/null -w '%{speed_download}' "$@" || echo 0); s=${s%.*}
     [ "$s" -gt "$b" ] && b=$s
   done
   echo "$b"
 }
+curl -sf -o /dev/null -r 0-0 "http://127.0.0.1:$NPORT/model.safetensors" || { cat "$DATA/nginx/stderr" "$DATA/nginx/error.log" 2>/dev/null; echo "nginx did not serve the file"; }
 SURG=$(best -H "$AUTH" "$BASE/v1/jobs/$JOB/artifacts/model.safetensors")
 NGX=$(best "http://127.0.0.1:$NPORT/model.safetensors")
 fmt() { python3 -c "print('%.2f GB/s' % ($1 / 1e9))"; }
