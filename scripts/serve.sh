@@ -31,7 +31,7 @@ Surgeon API on $B — in another terminal:
   curl -fT models/SmolLM2-135M-Instruct.Q4_1.gguf -H "Authorization: Bearer \$T" \$B/v1/models/smollm2.gguf
   curl -fT ../shared/data/wikitext2/valid.tokens  -H "Authorization: Bearer \$T" \$B/v1/texts/calib.txt
   curl -fT ../shared/data/wikitext2/test.txt      -H "Authorization: Bearer \$T" \$B/v1/texts/test.txt
-  # 2. submit a structured prune (20 % of the rows/columns, 2 shots, ~2 minutes on 2 cores)
+  # 2. submit a structured prune (20 % of the rows/columns, 2 shots, a few minutes on 2 cores)
   JOB=\$(curl -fs -H "Authorization: Bearer \$T" -H 'Content-Type: application/json' \$B/v1/jobs \\
     -d '{"model":"smollm2.gguf","calibration":"calib.txt","eval":"test.txt","structure":"structured",
          "sparsity":0.2,"shots":2,"samples":8,"seqlen":256,"eval_windows":4,"eval_seqlen":512}' \\

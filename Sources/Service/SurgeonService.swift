@@ -18,6 +18,7 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
     let metrics = Metrics()
     let clock: WallClock
     let digests = DigestCache()
+    let finishedJobs = TerminalJobCache()
     private var router = Router()
     private let lock = NSLock()
     private var inFlightKeys: Set<String> = []
