@@ -13,6 +13,9 @@ public final class DiskJobStore: JobStore, @unchecked Sendable {
     private let lock = NSLock()
     /// Last sequence number per job, learned from the log on first use.
     private var lastSequence: [String: Int] = [:]
+    /// The last state saved or loaded per job: this process is the store's only writer, so status
+    /// reads (polled by clients many times a second) skip the disk and the JSON decoder.
+    private var cache: [String: Job] = [:]
 
     /// Opens (and creates) the store under `root`.
     public init(root: URL) throws {
@@ -38,14 +41,19 @@ public final class DiskJobStore: JobStore, @unchecked Sendable {
     public func save(_ job: Job) throws {
         let url = directory(job.id).appendingPathComponent("state.json")
         try AtomicFile.write(try JobCoding.encoder(pretty: true).encode(job), to: url)
+        lock.withLock { cache[job.id] = job }
     }
 
     public func load(_ id: String) throws -> Job? {
+        if let job = lock.withLock({ cache[id] }) { return job }
         let url = directory(id).appendingPathComponent("state.json")
         guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
-        do { return try JobCoding.decoder().decode(Job.self, from: data) } catch {
+        let job: Job
+        do { job = try JobCoding.decoder().decode(Job.self, from: data) } catch {
             throw JobStoreError.corrupt(path: url.path, message: "\(error)")
         }
+        lock.withLock { cache[id] = job }
+        return job
     }
 
     public func loadAll() throws -> [Job] {
@@ -54,7 +62,7 @@ public final class DiskJobStore: JobStore, @unchecked Sendable {
     }
 
     public func delete(_ id: String) throws {
-        lock.withLock { _ = lastSequence.removeValue(forKey: id) }
+        lock.withLock { _ = lastSequence.removeValue(forKey: id); _ = cache.removeValue(forKey: id) }
         let dir = directory(id)
         guard FileManager.default.fileExists(atPath: dir.path) else { throw JobStoreError.notFound(id) }
         // Rename first so a crash mid-delete never leaves a half-deleted job that rescans as live.

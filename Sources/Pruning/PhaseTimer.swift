@@ -46,9 +46,10 @@ final class ProgressTracker: @unchecked Sendable {
     /// Weight of each phase within a shot (measured on SmolLM2: curvature dominates).
     private func span(_ phase: String) -> (Double, Double) {
         switch phase {
-        case "curvature": return (0, 0.55)
-        case "costs", "threshold", "inverses": return (0.55, 0.7)
-        case "update": return (0.7, evaluates ? 0.85 : 1)
+        case "curvature": return (0, 0.5)
+        case "costs", "threshold", "inverses": return (0.5, 0.62)
+        case "update": return (0.62, 0.72)
+        case "lora": return (0.72, evaluates ? 0.85 : 1)
         case "evaluating": return (0.85, 1)
         default: return (0, 1)
         }

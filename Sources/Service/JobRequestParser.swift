@@ -4,7 +4,8 @@ import Pruning
 /// JSON-Pointer error instead of stopping at the first.
 struct JobRequestParser {
     static let known: Set<String> = ["model", "calibration", "eval", "structure", "method", "sparsity", "shots", "samples",
-                                     "seqlen", "seed", "damp_g", "damp_a", "max_correlate", "lora_rank", "eval_windows", "eval_seqlen"]
+                                     "seqlen", "seed", "damp_g", "damp_a", "max_correlate", "lora_rank", "eval_windows", "eval_seqlen",
+                                     "update_order"]
 
     var errors: [Problem.FieldError] = []
 
@@ -26,12 +27,26 @@ struct JobRequestParser {
         let loraRank = int(body, "lora_rank", 0...4096) ?? 0
         let evalWindows = int(body, "eval_windows", 1...100_000)
         let evalSeqlen = int(body, "eval_seqlen", 8...32768) ?? 2048
+        let order = enumValue(body, "update_order", StructuredUpdateOrder.self) ?? .summed
         if evalWindows != nil && eval == nil { errors.append(.init("/eval_windows", "needs eval (a text name)")) }
         guard errors.isEmpty, let model, let sparsity else { return nil }
         return PruneRequest(model: model, structure: structure, method: method, sparsity: sparsity, shots: shots,
                             calibration: calibration ?? "", samples: samples, seqlen: seqlen, seed: UInt64(seed),
                             dampG: dampG, dampA: dampA, maxCorrelate: maxCorrelate, loraRank: loraRank, eval: eval,
-                            evalWindows: evalWindows, evalSeqlen: evalSeqlen)
+                            evalWindows: evalWindows, evalSeqlen: evalSeqlen, structuredOrder: order)
+    }
+
+    /// The runner's own rules (`PruneRequest.validate`), as field errors: each message starts with
+    /// the snake_case field name. Run on the resolved request, so file checks see server paths.
+    static func runnerErrors(_ request: PruneRequest) -> [Problem.FieldError] {
+        do { try request.validate(checkFiles: true) } catch let invalid as PruneRequest.Invalid {
+            return invalid.errors.map { message in
+                let field = message.prefix { $0 != ":" }
+                let detail = message.dropFirst(field.count).drop { $0 == ":" || $0 == " " }
+                return .init("/\(field)", String(detail))
+            }
+        } catch { return [.init("", String(describing: error))] }
+        return []
     }
 
     private mutating func name(_ body: [String: JSONValue], _ key: String, required: Bool) -> String? {

@@ -76,6 +76,7 @@ extension Problem {
         return p
     }
     static func invalidJSON(_ detail: String) -> Problem { Problem("invalid_json", 400, "Bad Request", detail) }
+    static func invalidBody(_ detail: String) -> Problem { Problem("invalid_body", 400, "Bad Request", detail) }
     static func invalidName(_ detail: String) -> Problem { Problem("invalid_name", 400, "Invalid Name", detail) }
     static func invalidQuery(_ detail: String) -> Problem { Problem("invalid_query", 400, "Bad Request", detail) }
     static func validation(_ errors: [FieldError]) -> Problem {
@@ -86,6 +87,15 @@ extension Problem {
     }
     static func tooLarge(limit: Int) -> Problem {
         Problem("payload_too_large", 413, "Payload Too Large", "the body exceeds the limit of \(limit) bytes")
+    }
+    /// A request body that could not be read (bad chunked framing, too slow, cut off): the client's fault.
+    static func body(_ e: HTTPError) -> Problem {
+        switch e {
+        case .bodyTooLarge(let limit): return tooLarge(limit: limit)
+        case .malformed(let m): return Problem("malformed_body", 400, "Bad Request", "the request body is malformed: \(m)")
+        case .timeout: return Problem("body_timeout", 408, "Request Timeout", "the request body did not arrive in time")
+        case .connectionClosed: return Problem("body_incomplete", 400, "Bad Request", "the connection closed before the body ended")
+        }
     }
     static func insufficientStorage(_ detail: String) -> Problem { Problem("insufficient_storage", 507, "Insufficient Storage", detail) }
     static func queueFull(capacity: Int, retryAfter: Int) -> Problem {

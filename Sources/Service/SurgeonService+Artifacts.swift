@@ -66,6 +66,7 @@ extension SurgeonService {
             throw p
         case .partial(let start, let length):
             headers["Content-Range"] = "bytes \(start)-\(start + length - 1)/\(size)"
+            headers["Content-Type"] = "application/octet-stream"   // a slice of a JSON file is not JSON
             var r = HTTPResponse(status: 206, headers: headers, body: .file(path: file.path, offset: start, length: length))
             r.compression = .none
             return r

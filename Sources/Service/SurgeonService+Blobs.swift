@@ -57,14 +57,33 @@ extension SurgeonService {
         if let len = c.request.headers["Content-Length"].flatMap(Int.init), len > config.maxUploadBytes {
             throw Problem.tooLarge(limit: config.maxUploadBytes)
         }
+        let body = try Self.nonEmpty(c.request.body)
         do {
-            var (info, created) = try store(kind).upload(owner: c.owner, name: name, body: c.request.body,
+            var (info, created) = try store(kind).upload(owner: c.owner, name: name, body: body,
                                                          limit: config.maxUploadBytes, now: clock.now())
             info = inspect(kind, info)
             return Reply.json(created ? 201 : 200, BlobResource(kind, info),
                               headers: [("Location", "/v1/\(kind.rawValue)/\(name)"), ("ETag", "\"\(info.sha256)\"")])
         } catch let e as BlobError {
             throw problem(e)
+        }
+    }
+
+    /// The body, refused with 400 when it has no bytes at all (an empty model or text is a mistake,
+    /// and an existing file must not be replaced by one). Reads the first chunk to know.
+    static func nonEmpty(_ body: HTTPBodyReader) throws -> HTTPBodyReader {
+        var first: [UInt8]?
+        repeat { first = try body.read() } while first?.isEmpty == true
+        guard let first else { throw Problem.invalidBody("the request body is empty; send the file's bytes (curl -T FILE)") }
+        final class Pending: @unchecked Sendable { var chunk: [UInt8]? }
+        let pending = Pending()
+        pending.chunk = first
+        return HTTPBodyReader { max in
+            if let chunk = pending.chunk {
+                pending.chunk = nil
+                return chunk
+            }
+            return try body.read(maxBytes: max)
         }
     }
 

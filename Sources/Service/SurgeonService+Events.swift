@@ -7,10 +7,11 @@ extension SurgeonService {
     func jobEvents(_ c: RouteContext) throws -> HTTPResponse {
         let job = try ownedJob(c)
         let wantsSSE = (c.request.headers["Accept"] ?? "").lowercased().contains("text/event-stream")
-        let afterText = c.request.headers["Last-Event-ID"] ?? c.request.queryValue("after")
+        // Both cursors must be valid when present; Last-Event-ID (a reconnecting EventSource) wins.
         var after = 0
-        if let afterText {
-            guard let n = Int(afterText), n >= 0 else { throw Problem.invalidQuery("after / Last-Event-ID must be an event sequence number") }
+        for text in [c.request.queryValue("after"), c.request.headers["Last-Event-ID"]] {
+            guard let text else { continue }
+            guard let n = Int(text), n >= 0 else { throw Problem.invalidQuery("after / Last-Event-ID must be an event sequence number") }
             after = n
         }
         if !wantsSSE {

@@ -54,6 +54,7 @@ extension SurgeonService {
                 }
             }
         }
+        if errors.isEmpty, let resolved { errors = JobRequestParser.runnerErrors(resolved) }
         guard errors.isEmpty, let request = parsed, let resolved, let modelInfo else { throw Problem.validation(errors) }
 
         let estimate = MemoryEstimate(modelFileBytes: modelInfo.size, modelName: modelInfo.name, summary: modelInfo.model, request: request)
@@ -86,7 +87,11 @@ extension SurgeonService {
 
     func getJob(_ c: RouteContext) throws -> HTTPResponse {
         let job = try ownedJob(c)
-        return Reply.json(200, resource(job), headers: jobHeaders(job))
+        guard job.status.isTerminal else { return Reply.json(200, resource(job), headers: jobHeaders(job)) }
+        if let cached = finishedJobs.response(id: job.id, updatedAt: job.updatedAt) { return cached }
+        let response = Reply.json(200, resource(job), headers: jobHeaders(job))
+        finishedJobs.store(id: job.id, updatedAt: job.updatedAt, response)
+        return response
     }
 
     func cancelJob(_ c: RouteContext) throws -> HTTPResponse {
@@ -102,6 +107,7 @@ extension SurgeonService {
     func deleteJob(_ c: RouteContext) throws -> HTTPResponse {
         let job = try ownedJob(c)
         do { try manager.delete(job.id) } catch JobManagerError.notTerminal(let s) { throw Problem.notTerminal(s) }
+        finishedJobs.remove(id: job.id)
         return Reply.noContent()
     }
 

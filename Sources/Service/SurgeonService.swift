@@ -18,6 +18,7 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
     let metrics = Metrics()
     let clock: WallClock
     let digests = DigestCache()
+    let finishedJobs = TerminalJobCache()
     private var router = Router()
     private let lock = NSLock()
     private var inFlightKeys: Set<String> = []
@@ -77,6 +78,8 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
             }
         } catch let p as Problem {
             response = p.response(instance: request.path)
+        } catch let e as HTTPError {
+            response = Problem.body(e).response(instance: request.path)
         } catch {
             response = Problem.internalError(String(describing: error)).response(instance: request.path)
         }

@@ -71,14 +71,16 @@ struct Serve: ParsableCommand {
         withExtendedLifetime(trap) {}
     }
 
-    /// The runner jobs use. `simulated` is the fake runner (progress, checkpoints, report; no model
-    /// work). The real pruning runner is wired here once the Pruning module provides it.
+    /// The runner jobs use: `real` (`SurgeonRunner`, log lines → job events) or `simulated`
+    /// (the fake runner: progress, checkpoints, report; no model work; for tests and demos).
     static func makeRunner(_ cfg: ServiceConfig) throws -> any PruneRunner {
         switch cfg.runner {
         case "simulated":
             return SimulatedPruneRunner(layers: 30, secondsPerLayer: 0.02, modelBytes: 4 << 20)
+        case "real":
+            return RealPruneRunner()
         default:
-            throw ValidationError("the real pruning runner is not wired into `surgeon serve` yet; use --runner simulated")
+            throw ValidationError("runner: must be real or simulated, got \(cfg.runner)")
         }
     }
 

@@ -1,0 +1,68 @@
+import Foundation
+import HTTP
+import Pruning
+import XCTest
+@testable import Service
+
+/// What the real runner needs from the service: its validation at submit, `update_order`, a sane
+/// memory estimate for SmolLM2, and no empty uploads.
+final class RunnerWiringTests: XCTestCase {
+    func testRunnerRules_AreRefusedAtSubmitWithTheirFields() throws {
+        let h = try ServiceHarness(start: false)
+        h.seedInputs()
+        let r = h.send("POST", "/v1/jobs", auth: h.alice,
+                       json: #"{"model":"m.gguf","calibration":"cal.txt","sparsity":0.3,"method":"wanda","structure":"structured","lora_rank":4}"#)
+        XCTAssertEqual(r.status, 422)
+        let pointers = Set((r.json["errors"] as? [[String: Any]] ?? []).compactMap { $0["pointer"] as? String })
+        XCTAssertEqual(pointers, ["/method", "/lora_rank"])
+        let semi = h.send("POST", "/v1/jobs", auth: h.alice, json: #"{"model":"m.gguf","calibration":"cal.txt","sparsity":0.3,"structure":"2:4"}"#)
+        XCTAssertEqual(semi.status, 422)
+        XCTAssertEqual((semi.json["errors"] as? [[String: Any]])?.first?["pointer"] as? String, "/sparsity")
+    }
+
+    func testUpdateOrder_IsParsedAndKeptInTheRequest() throws {
+        let h = try ServiceHarness(start: false)
+        h.seedInputs()
+        let ok = h.send("POST", "/v1/jobs", auth: h.alice, json: #"{"model":"m.gguf","calibration":"cal.txt","sparsity":0.3,"update_order":"sequential"}"#)
+        XCTAssertEqual(ok.status, 201)
+        XCTAssertEqual((ok.json["request"] as? [String: Any])?["update_order"] as? String, "sequential")
+        let bad = h.send("POST", "/v1/jobs", auth: h.alice, json: #"{"model":"m.gguf","calibration":"cal.txt","sparsity":0.3,"update_order":"sideways"}"#)
+        XCTAssertEqual(bad.status, 422)
+        XCTAssertEqual((bad.json["errors"] as? [[String: Any]])?.first?["pointer"] as? String, "/update_order")
+    }
+
+    func testEmptyUpload_Is400AndKeepsThePreviousFile() throws {
+        let h = try ServiceHarness(start: false)
+        XCTAssertEqual(h.send("PUT", "/v1/texts/t.txt", auth: h.alice, body: [1, 2, 3]).status, 201)
+        let r = h.send("PUT", "/v1/texts/t.txt", auth: h.alice, headers: [("Content-Length", "0")])
+        XCTAssertEqual(r.status, 400)
+        XCTAssertEqual(r.json["code"] as? String, "invalid_body")
+        XCTAssertEqual(h.send("GET", "/v1/texts/t.txt", auth: h.alice).json["size"] as? Int, 3)
+    }
+
+    func testMalformedChunkedBody_Is400NotA500() throws {
+        let h = try ServiceHarness(start: false)
+        let body = HTTPBodyReader { _ in throw HTTPError.malformed("bad chunk size") }
+        let r = h.service.handle(HTTPRequest(method: "POST", target: "/v1/jobs", path: "/v1/jobs",
+                                             headers: HTTPHeaders([("Authorization", h.alice)]), body: body))
+        XCTAssertEqual(r.status, 400)
+        XCTAssertEqual(r.json["code"] as? String, "malformed_body")
+    }
+
+    /// Measured peak RSS of SurgeonRunner on SmolLM2, structured: about 3.2 GB at 16×512 and
+    /// 3.73 GB at 2×64 (report.json peak_rss_bytes); the estimate should cover both, within 2×.
+    func testMemoryEstimate_SmolLM2Structured_CoversTheMeasuredPeak() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("SmolLM2 GGUF not present (scripts/setup.sh)") }
+        let summary = try XCTUnwrap(try ModelSummary.read(path: path))
+        let size = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        for (samples, seqlen, measured) in [(16, 512, 3.2e9), (2, 64, 3.73e9)] {
+            let request = PruneRequest(model: path, structure: .structured, sparsity: 0.2, calibration: "c", samples: samples, seqlen: seqlen)
+            let e = MemoryEstimate(modelFileBytes: size, modelName: "smollm2.gguf", summary: summary, request: request)
+            print("memory estimate \(samples)×\(seqlen): \(Double(e.totalBytes) / 1e9) GB (measured peak \(measured / 1e9) GB)")
+            XCTAssertGreaterThanOrEqual(Double(e.totalBytes), measured)
+            XCTAssertLessThanOrEqual(Double(e.totalBytes), 2 * measured)
+        }
+    }
+}
