@@ -63,9 +63,9 @@ public enum CompactExport {
     /// itself has a Hugging Face one.
     public static func run(modelPath: String, tokenizerFrom: String?, options o: Options,
                            log: (String) -> Void = { _ in }) throws -> Report {
-        let lm = try LanguageModel.load(path: modelPath)
-        let masked = lm.model
-        var tokenizer = lm.checkpoint.tokenizer
+        let source = try CheckpointLoader.load(path: modelPath)
+        let masked = try TransformerModel(checkpoint: source)
+        var tokenizer = source.tokenizer
         if o.format == .gguf, case .huggingFace? = tokenizer, let src = tokenizerFrom, src.hasSuffix(".gguf"),
            let t = try? GGUFFile(path: src).tokenizerData() {
             tokenizer = .gguf(t)
@@ -84,7 +84,7 @@ public enum CompactExport {
         }
         let ck = o.compact
             ? try Compaction.checkpoint(written, tokenizer: tokenizer, source: modelPath, uniform: o.uniform)
-            : { var c = lm.checkpoint; for (k, v) in masked.hfTensors() { c.tensors[k] = v }; return c }()
+            : { var c = source; c.tokenizer = tokenizer; for (k, v) in masked.hfTensors() { c.tensors[k] = v }; return c }()
         try? FileManager.default.removeItem(atPath: o.path)
         switch o.format {
         case .gguf:
@@ -98,7 +98,12 @@ public enum CompactExport {
         // Perplexity and speed, masked against compact.
         var pplM: Double?, pplC: Double?, tpsM: Double?, tpsC: Double?, evaluation: String?
         var tokens: [Int] = []
-        if let e = o.eval { tokens = try lm.tokenize(file: e) }
+        if let e = o.eval {
+            // The original model's tokenizer (the pruned directory's tokenizer.json may use a form this
+            // project's reader lacks); the same ids either way.
+            let lm = try tokenizerFrom.flatMap { try? LanguageModel.load(path: $0) } ?? LanguageModel.load(path: modelPath)
+            tokens = try lm.tokenize(file: e)
+        }
         if o.eval != nil {
             pplM = try masked.perplexity(tokens: tokens, seqlen: o.evalSeqlen, windows: o.evalWindows).perplexity
             pplC = try compactModel.perplexity(tokens: tokens, seqlen: o.evalSeqlen, windows: o.evalWindows).perplexity
