@@ -25,7 +25,7 @@ public enum CompactExport {
 
         public init(format: Format, compact: Bool, uniform: Bool = false, storage: GGUFWriter.StorageType = .F32,
                     path: String, eval: String? = nil, evalWindows: Int? = nil, evalSeqlen: Int = 2048,
-                    benchSeqlen: Int = 512, benchReps: Int = 2) {
+                    benchSeqlen: Int = 512, benchReps: Int = 4) {
             self.format = format; self.compact = compact; self.uniform = uniform; self.storage = storage; self.path = path
             self.eval = eval; self.evalWindows = evalWindows; self.evalSeqlen = evalSeqlen
             self.benchSeqlen = benchSeqlen; self.benchReps = benchReps
@@ -113,8 +113,7 @@ public enum CompactExport {
         if o.benchSeqlen > 1 {
             let n = min(o.benchSeqlen, masked.maxPositions)
             let bench = tokens.count >= n ? Array(tokens[0..<n]) : (0..<n).map { $0 % masked.vocabSize }
-            tpsM = try tokensPerSecond(masked, bench, reps: o.benchReps)
-            tpsC = try tokensPerSecond(compactModel, bench, reps: o.benchReps)
+            (tpsM, tpsC) = try tokensPerSecond(masked, compactModel, bench, reps: o.benchReps)
             log(String(format: "forward tokens/s masked %.1f compact %.1f (×%.3f)", tpsM!, tpsC!, tpsC! / tpsM!))
         }
         let t = max(2, o.benchSeqlen)
@@ -129,15 +128,20 @@ public enum CompactExport {
             evaluation: evaluation)
     }
 
-    /// Best of `reps` timed forward passes over `tokens`, in tokens per second.
-    public static func tokensPerSecond(_ model: TransformerModel, _ tokens: [Int], reps: Int) throws -> Double {
-        var best = Double.infinity
+    /// Best of `reps` timed forward passes over `tokens` of each model, in tokens per second. The two
+    /// models alternate (a, b, a, b, …) so that a busy machine slows both alike.
+    public static func tokensPerSecond(_ a: TransformerModel, _ b: TransformerModel, _ tokens: [Int],
+                                       reps: Int) throws -> (Double, Double) {
+        var best = (Double.infinity, Double.infinity)
         for _ in 0..<max(1, reps) {
-            let s = Date()
-            _ = try model.forward(tokens: tokens, batch: 1)
-            best = min(best, Date().timeIntervalSince(s))
+            var s = Date()
+            _ = try a.forward(tokens: tokens, batch: 1)
+            best.0 = min(best.0, Date().timeIntervalSince(s))
+            s = Date()
+            _ = try b.forward(tokens: tokens, batch: 1)
+            best.1 = min(best.1, Date().timeIntervalSince(s))
         }
-        return Double(tokens.count) / best
+        return (Double(tokens.count) / best.0, Double(tokens.count) / best.1)
     }
 
     /// Every parameter of the model (embeddings, norms, Linears; a tied head counted once).

@@ -24,7 +24,7 @@ struct Export: ParsableCommand {
     @Option(name: .customLong("eval-seqlen"), help: "Evaluation window length.") var evalSeqlen: Int?
     @Flag(name: .customLong("no-eval"), help: "Skip the perplexity comparison.") var noEval = false
     @Option(name: .customLong("bench-seqlen"), help: "Tokens per timed forward pass (0: no speed figures).") var benchSeqlen = 512
-    @Option(name: .customLong("bench-reps"), help: "Timed passes per model (best is kept).") var benchReps = 2
+    @Option(name: .customLong("bench-reps"), help: "Timed passes per model (best is kept).") var benchReps = 4
 
     func run() throws {
         guard (from == nil) != (model == nil) else { throw ValidationError("give exactly one of --from (pruning output) or --model") }
