@@ -14,6 +14,7 @@ struct Export: ParsableCommand {
 
     @Option(name: .long, help: "Pruning output directory (from surgeon prune).") var from: String?
     @Option(name: .long, help: "Model to export instead of an output directory (GGUF file or HF directory).") var model: String?
+    @Option(name: .long, help: "GGUF whose tokenizer to use (default: the run's --model, else --model).") var tokenizer: String?
     @Option(name: .long, help: "gguf | hf") var format: CompactExport.Format = .gguf
     @Flag(name: .long, help: "Delete removed FFN neurons and attention heads (coupled structured results only).") var compact = false
     @Flag(name: .long, help: "HF compact only: require equal widths in every layer (standard config.json).") var uniform = false
@@ -41,7 +42,7 @@ struct Export: ParsableCommand {
             evalSeqlen: evalSeqlen ?? request?.evalSeqlen ?? 2048, benchSeqlen: benchSeqlen, benchReps: benchReps)
         let report: CompactExport.Report
         do {
-            report = try CompactExport.run(modelPath: source, tokenizerFrom: request?.model ?? model, options: options) {
+            report = try CompactExport.run(modelPath: source, tokenizerFrom: tokenizer ?? request?.model ?? model, options: options) {
                 FileHandle.standardError.write(Data(($0 + "\n").utf8))
             }
         } catch let e as Compaction.Failure {
