@@ -3,7 +3,9 @@ import Tensor
 
 extension GGUFFile {
     /// GGUF architectures this loader maps to a `ModelConfig`.
-    public static let supportedArchitectures = ["llama", "mistral", "qwen2", "deci"]
+    public static let supportedArchitectures = ["llama", "mistral", "qwen2"]
+    /// llama.cpp's `deci` graph: a Llama with per-layer widths (compact exports); read as `llama`.
+    static let perLayerLlama = "deci"
 
     /// Dequantises tensor `info` to fp32 in GGUF row order (shape outermost first).
     public func dequantizedTensor(_ info: GGUFTensorInfo) throws -> Tensor {
@@ -25,7 +27,8 @@ extension GGUFFile {
         guard let arch = self["general.architecture"]?.stringValue else {
             throw CheckpointError.invalidConfig(path: path, what: "general.architecture is missing")
         }
-        guard Self.supportedArchitectures.contains(arch), let a = ModelConfig.Architecture(rawValue: arch == "deci" ? "llama" : arch) else {
+        guard Self.supportedArchitectures.contains(arch) || arch == Self.perLayerLlama,
+              let a = ModelConfig.Architecture(rawValue: arch == Self.perLayerLlama ? "llama" : arch) else {
             throw CheckpointError.unsupportedArchitecture(path: path, found: arch, supported: Self.supportedArchitectures)
         }
         func value(_ key: String) -> GGUFValue? { self["\(arch).\(key)"] }
@@ -126,7 +129,7 @@ extension GGUFFile {
     public func load() throws -> LoadedCheckpoint {
         let config = try modelConfig()
         let arch = self["general.architecture"]?.stringValue ?? ""
-        let unpermute = arch == "llama" || arch == "mistral" || arch == "deci"
+        let unpermute = arch == "llama" || arch == "mistral" || arch == Self.perLayerLlama
         let infos = tensors
         let results = ResultSlots(count: infos.count)
         DispatchQueue.concurrentPerform(iterations: infos.count) { i in
