@@ -4,6 +4,8 @@ import Tensor
 extension GGUFFile {
     /// GGUF architectures this loader maps to a `ModelConfig`.
     public static let supportedArchitectures = ["llama", "mistral", "qwen2"]
+    /// llama.cpp's `deci` graph: a Llama with per-layer widths (compact exports); read as `llama`.
+    static let perLayerLlama = "deci"
 
     /// Dequantises tensor `info` to fp32 in GGUF row order (shape outermost first).
     public func dequantizedTensor(_ info: GGUFTensorInfo) throws -> Tensor {
@@ -25,7 +27,8 @@ extension GGUFFile {
         guard let arch = self["general.architecture"]?.stringValue else {
             throw CheckpointError.invalidConfig(path: path, what: "general.architecture is missing")
         }
-        guard Self.supportedArchitectures.contains(arch), let a = ModelConfig.Architecture(rawValue: arch) else {
+        guard Self.supportedArchitectures.contains(arch) || arch == Self.perLayerLlama,
+              let a = ModelConfig.Architecture(rawValue: arch == Self.perLayerLlama ? "llama" : arch) else {
             throw CheckpointError.unsupportedArchitecture(path: path, found: arch, supported: Self.supportedArchitectures)
         }
         func value(_ key: String) -> GGUFValue? { self["\(arch).\(key)"] }
@@ -81,6 +84,7 @@ extension GGUFFile {
             eosTokenId: self["tokenizer.ggml.eos_token_id"]?.intValue,
             ffnWidths: ffnList, headCounts: headList, kvHeadCounts: kvList)
         if headList != nil, kvList == nil { config.kvHeadCounts = Array(repeating: kv, count: headList!.count) }
+        if config.kvHeadCounts != nil, heads % kv != 0 { config.numKVHeads = heads }  // per-layer lists rule; keep the scalars consistent
         try config.validate(path: path)
         return config
     }
@@ -125,7 +129,7 @@ extension GGUFFile {
     public func load() throws -> LoadedCheckpoint {
         let config = try modelConfig()
         let arch = self["general.architecture"]?.stringValue ?? ""
-        let unpermute = arch == "llama" || arch == "mistral"
+        let unpermute = arch == "llama" || arch == "mistral" || arch == Self.perLayerLlama
         let infos = tensors
         let results = ResultSlots(count: infos.count)
         DispatchQueue.concurrentPerform(iterations: infos.count) { i in
@@ -139,6 +143,7 @@ extension GGUFFile {
             out[name] = t
             types[name] = info.type.name
         }
+        fillRemovedAttention(&out, config)
         try checkShapes(out, config)
         let tok = try tokenizerData().map(TokenizerData.gguf)
         return LoadedCheckpoint(config: config, tensors: out, tokenizer: tok, source: path, storageTypes: types)
@@ -170,6 +175,22 @@ extension GGUFFile {
         }
         t.data = out
         return (name, t)
+    }
+
+    /// Compact (`deci`) files have no attention tensors in layers whose heads are all removed; the engine
+    /// wants empty ones (and an unused norm).
+    private func fillRemovedAttention(_ t: inout [String: Tensor], _ c: ModelConfig) {
+        guard c.headCounts != nil else { return }
+        for l in 0..<c.numLayers where c.heads(l) == 0 {
+            let p = "model.layers.\(l)."
+            for m in ["q_proj", "k_proj", "v_proj"] where t[p + "self_attn.\(m).weight"] == nil {
+                t[p + "self_attn.\(m).weight"] = Tensor(shape: [0, c.hiddenSize], data: [])
+            }
+            if t[p + "self_attn.o_proj.weight"] == nil { t[p + "self_attn.o_proj.weight"] = Tensor(shape: [c.hiddenSize, 0], data: []) }
+            if t[p + "input_layernorm.weight"] == nil {
+                t[p + "input_layernorm.weight"] = Tensor(shape: [c.hiddenSize], data: .init(repeating: 1, count: c.hiddenSize))
+            }
+        }
     }
 
     private func checkShapes(_ t: [String: Tensor], _ c: ModelConfig) throws {

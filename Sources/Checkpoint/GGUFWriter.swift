@@ -22,8 +22,11 @@ public enum GGUFWriter {
         guard c.architecture.isLlamaLike else {
             throw CheckpointError.unsupportedArchitecture(path: path, found: c.architecture.rawValue, supported: GGUFFile.supportedArchitectures)
         }
-        let arch = c.architecture == .qwen2 ? "qwen2" : "llama"
-        let permute = arch == "llama"
+        // Per-layer widths: llama.cpp's `llama` graph sizes every layer from layer 0, its `deci` graph
+        // (same tensors, rope and norms) reads each layer's own head counts and FFN length.
+        let hasLayerWidths = c.ffnWidths != nil || c.headCounts != nil || c.kvHeadCounts != nil
+        let arch = c.architecture == .qwen2 ? "qwen2" : (hasLayerWidths ? "deci" : "llama")
+        let permute = arch != "qwen2"
         var kv = GGUFMetadataWriter()
         kv.add("general.architecture", .string(arch))
         kv.add("general.name", .string(name ?? URL(fileURLWithPath: ck.source).deletingPathExtension().lastPathComponent))
@@ -40,7 +43,7 @@ public enum GGUFWriter {
         kv.add("\(arch).rope.dimension_count", .uint32(UInt32(c.headDim)))
         kv.add("\(arch).attention.layer_norm_rms_epsilon", .float32(c.normEps))
         kv.add("\(arch).vocab_size", .uint32(UInt32(c.vocabSize)))
-        if c.headDim * c.numHeads != c.hiddenSize {
+        if c.headDim * c.numHeads != c.hiddenSize || hasLayerWidths {
             kv.add("\(arch).attention.key_length", .uint32(UInt32(c.headDim)))
             kv.add("\(arch).attention.value_length", .uint32(UInt32(c.headDim)))
         }
@@ -54,6 +57,9 @@ public enum GGUFWriter {
                 throw CheckpointError.invalidConfig(path: path, what: "tensor \(hf) has no llama.cpp name")
             }
             var t = ck.tensors[hf]!
+            if t.count == 0 { continue }  // removed attention / FFN of a compact layer: llama.cpp expects none
+            if hasLayerWidths, let layer = layerIndex(hf), layer < c.numLayers, c.heads(layer) == 0,
+               hf.hasSuffix(".input_layernorm.weight") { continue }
             if permute, let layer = layerIndex(hf), layer < c.numLayers,
                hf.contains(".self_attn.q_proj.") || hf.contains(".self_attn.k_proj.") {
                 let h = hf.contains(".q_proj.") ? c.heads(layer) : c.kvHeads(layer)

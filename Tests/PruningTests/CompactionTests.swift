@@ -1,0 +1,165 @@
+import Checkpoint
+import Foundation
+import Model
+@testable import Pruning
+import Tensor
+import XCTest
+
+/// A tiny random Llama (C 16, 4 heads / 2 KV heads of 4, FFN 24, 3 layers, vocab 40) with coupled
+/// structures zeroed the way `--structure coupled` leaves them.
+enum TinyCompact {
+    static let c = 16, h = 4, kv = 2, d = 4, f = 24, layers = 3, vocab = 40
+
+    static func model(seed: UInt64 = 7) throws -> TransformerModel {
+        var rng = seed
+        func rnd(_ n: Int, scale: Float = 0.3) -> [Float] {
+            (0..<n).map { _ in
+                rng = rng &* 6364136223846793005 &+ 1442695040888963407
+                return (Float(rng >> 40) / Float(1 << 24) - 0.5) * 2 * scale
+            }
+        }
+        let cfg = ModelConfig(architecture: .llama, vocabSize: vocab, hiddenSize: c, intermediateSize: f, numLayers: layers,
+                              numHeads: h, numKVHeads: kv, headDim: d, maxPositions: 64, normEps: 1e-5, ropeTheta: 10000,
+                              tieWordEmbeddings: true)
+        var t: [String: Tensor] = ["model.embed_tokens.weight": Tensor(shape: [vocab, c], data: rnd(vocab * c, scale: 1)),
+                                   "model.norm.weight": Tensor(shape: [c], data: rnd(c).map { 1 + $0 })]
+        for l in 0..<layers {
+            let p = "model.layers.\(l)."
+            t[p + "input_layernorm.weight"] = Tensor(shape: [c], data: rnd(c).map { 1 + $0 })
+            t[p + "post_attention_layernorm.weight"] = Tensor(shape: [c], data: rnd(c).map { 1 + $0 })
+            for (n, r, k) in [("self_attn.q_proj", h * d, c), ("self_attn.k_proj", kv * d, c), ("self_attn.v_proj", kv * d, c),
+                              ("self_attn.o_proj", c, h * d), ("mlp.gate_proj", f, c), ("mlp.up_proj", f, c), ("mlp.down_proj", c, f)] {
+                t[p + n + ".weight"] = Tensor(shape: [r, k], data: rnd(r * k))
+            }
+        }
+        return try TransformerModel(checkpoint: LoadedCheckpoint(config: cfg, tensors: t, tokenizer: nil, source: "tiny"))
+    }
+
+    /// Zeroes neurons and heads as coupled structures (all member rows/columns).
+    static func prune(_ m: inout TransformerModel, neurons: [Int: [Int]], heads: [Int: [Int]]) {
+        for (l, ns) in neurons {
+            for i in ns {
+                for j in 0..<c { m.blocks[l].linears[4].weight[i * c + j] = 0; m.blocks[l].linears[5].weight[i * c + j] = 0 }
+                for r in 0..<c { m.blocks[l].linears[6].weight[r * f + i] = 0 }
+            }
+        }
+        for (l, hs) in heads {
+            for hh in hs {
+                for row in (hh * d)..<((hh + 1) * d) { for j in 0..<c { m.blocks[l].linears[0].weight[row * c + j] = 0 } }
+                for r in 0..<c { for col in (hh * d)..<((hh + 1) * d) { m.blocks[l].linears[3].weight[r * h * d + col] = 0 } }
+            }
+            for g in 0..<kv where (0..<h).filter({ $0 / (h / kv) == g }).allSatisfy(hs.contains) {
+                for row in (g * d)..<((g + 1) * d) {
+                    for j in 0..<c { m.blocks[l].linears[1].weight[row * c + j] = 0; m.blocks[l].linears[2].weight[row * c + j] = 0 }
+                }
+            }
+        }
+    }
+
+    /// Layer 0: 3 neurons and head 1 (uneven groups 1 + 2); layer 1: KV group 0 and head 2 (1 head left);
+    /// layer 2: every neuron and every head (the whole block is skipped).
+    static func pruned() throws -> TransformerModel {
+        var m = try model()
+        prune(&m, neurons: [0: [1, 5, 7], 1: [0, 2], 2: Array(0..<f)], heads: [0: [1], 1: [0, 1, 2], 2: [0, 1, 2, 3]])
+        return m
+    }
+
+    static let tokens = [3, 17, 5, 39, 0, 22, 8, 8, 31, 12, 1, 27]
+
+    static func logits(_ m: TransformerModel) throws -> [Float] {
+        var out = [Float](repeating: 0, count: tokens.count * vocab)
+        _ = try m.forward(tokens: tokens, batch: 1) { row0, rows, p in
+            for i in 0..<(rows * vocab) { out[row0 * vocab + i] = p[i] }
+        }
+        return out
+    }
+
+    static func maxDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
+}
+
+final class CompactionTests: XCTestCase {
+    func testCompactModelGivesTheMaskedModelsLogits() throws {
+        let masked = try TinyCompact.pruned()
+        let (compact, plan) = try Compaction.compact(masked)
+        XCTAssertEqual(plan.layers.map(\.neurons.count), [21, 22, 0])
+        XCTAssertEqual(plan.layers.map(\.heads), [[0, 2, 3], [3], []])
+        XCTAssertEqual(plan.layers.map(\.kvHeads), [[0, 1], [1], []])
+        XCTAssertEqual(compact.blocks.map(\.kvHeadOf), [[0, 1, 1], [0], []])
+        let diff = TinyCompact.maxDiff(try TinyCompact.logits(masked), try TinyCompact.logits(compact))
+        print("compact vs masked logits: max |diff| = \(diff)")
+        XCTAssertLessThan(diff, 1e-4)
+        XCTAssertLessThan(compact.prunableParameterCount, masked.prunableParameterCount)
+    }
+
+    func testContiguousGroupsDuplicatesKVHeadsOnlyWhereGroupsDiffer() throws {
+        let (compact, _) = try Compaction.compact(try TinyCompact.pruned())
+        let (laid, cost) = Compaction.contiguousGroups(compact, padEmptyFFN: 32)
+        XCTAssertEqual(laid.blocks.map(\.kvHeads), [3, 1, 0])  // layer 0: groups of 1 and 2 → 3 groups of 1
+        XCTAssertEqual(cost.duplicatedKVHeads, 1)
+        XCTAssertEqual(cost.paddedNeurons, 32)
+        XCTAssertEqual(cost.extraParameters, 2 * TinyCompact.d * TinyCompact.c + 3 * 32 * TinyCompact.c)
+        for b in laid.blocks where b.heads > 0 { XCTAssertTrue(Compaction.isContiguousEqual(b.kvHeadOf, kvHeads: b.kvHeads)) }
+        let diff = TinyCompact.maxDiff(try TinyCompact.logits(compact), try TinyCompact.logits(laid))
+        print("contiguous layout vs compact logits: max |diff| = \(diff)")
+        XCTAssertLessThan(diff, 1e-4)
+    }
+
+    func testCompactGGUFRoundTripsThroughSurgeonsReader() throws {
+        let masked = try TinyCompact.pruned()
+        let (compact, _) = try Compaction.compact(masked)
+        let (laid, _) = Compaction.contiguousGroups(compact, padEmptyFFN: 32)
+        let path = NSTemporaryDirectory() + "compact-\(UUID().uuidString).gguf"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try GGUFWriter.write(laid.checkpoint(tokenizer: nil, source: "tiny"), to: path, storage: .F32)
+        let file = try GGUFFile(path: path)
+        XCTAssertEqual(file["general.architecture"]?.stringValue, "deci")
+        XCTAssertEqual(file["deci.attention.head_count"]?.arrayValue?.compactMap(\.intValue), [3, 1, 0])
+        XCTAssertEqual(file["deci.attention.head_count_kv"]?.arrayValue?.compactMap(\.intValue), [3, 1, 0])
+        XCTAssertEqual(file["deci.feed_forward_length"]?.arrayValue?.compactMap(\.intValue), [21, 22, 32])
+        XCTAssertNil(file.info("blk.2.attn_q.weight"), "a layer without heads has no attention tensors")
+        XCTAssertNil(file.info("blk.2.attn_norm.weight"))
+        let back = try TransformerModel(checkpoint: file.load())
+        XCTAssertEqual(back.blocks.map(\.heads), [3, 1, 0])
+        let diff = TinyCompact.maxDiff(try TinyCompact.logits(masked), try TinyCompact.logits(back))
+        print("GGUF round trip vs masked logits: max |diff| = \(diff)")
+        XCTAssertLessThan(diff, 1e-4)
+    }
+
+    func testUniformConfigIsStandardAndNonUniformFailsWithAlternatives() throws {
+        var m = try TinyCompact.model()
+        let removeGroup0 = [0, 1]
+        TinyCompact.prune(&m, neurons: [0: [0, 1, 2, 3, 4, 5, 6, 7], 1: [8, 9, 10, 11, 12, 13, 14, 15], 2: [16, 17, 18, 19, 20, 21, 22, 23]],
+                          heads: [0: removeGroup0, 1: [2, 3], 2: removeGroup0])
+        let (compact, _) = try Compaction.compact(m)
+        let (laid, cost) = Compaction.contiguousGroups(compact)
+        XCTAssertEqual(cost.duplicatedKVHeads, 0)
+        let ck = try Compaction.checkpoint(laid, tokenizer: nil, source: "tiny", uniform: true)
+        XCTAssertEqual(ck.config.intermediateSize, 16)
+        XCTAssertEqual(ck.config.numHeads, 2)
+        XCTAssertEqual(ck.config.numKVHeads, 1)
+        XCTAssertNil(ck.config.ffnWidths)
+        let json = ck.config.huggingFaceConfigJSON()
+        XCTAssertTrue(json.contains("\"intermediate_size\": 16") && json.contains("\"num_attention_heads\": 2"))
+        XCTAssertFalse(json.contains("surgeon_"))
+        XCTAssertEqual(ck.tensors["model.layers.1.mlp.up_proj.weight"]?.shape, [16, TinyCompact.c])
+        let back = try TransformerModel(checkpoint: ck)
+        XCTAssertLessThan(TinyCompact.maxDiff(try TinyCompact.logits(m), try TinyCompact.logits(back)), 1e-4)
+
+        let (uneven, _) = try Compaction.compact(try TinyCompact.pruned())
+        XCTAssertThrowsError(try Compaction.checkpoint(Compaction.contiguousGroups(uneven).model, tokenizer: nil, source: "t", uniform: true)) { e in
+            XCTAssertTrue("\(e)".contains("--format gguf --compact"), "\(e)")
+        }
+    }
+
+    func testUnstructuredZerosCannotBeCompacted() throws {
+        var m = try TinyCompact.model()
+        for l in 0..<TinyCompact.layers {
+            for i in m.blocks[l].linears.indices {
+                for j in stride(from: 0, to: m.blocks[l].linears[i].weight.count, by: 7) { m.blocks[l].linears[i].weight[j] = 0 }
+            }
+        }
+        XCTAssertThrowsError(try Compaction.plan(m)) { e in
+            XCTAssertTrue("\(e)".contains("not a coupled structured result"), "\(e)")
+        }
+    }
+}
