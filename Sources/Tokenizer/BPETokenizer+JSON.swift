@@ -118,6 +118,12 @@ extension BPETokenizer {
                     throw TokenizerError.unsupported(field: "pre_tokenizer Digits", value: "individual_digits false")
                 }
                 splitDigits = true
+            case "Split" where pattern == nil && !sawByteLevel && !splitDigits
+                && ((step["pattern"] as? [String: Any])?["Regex"] as? String) == "\\p{N}"
+                && (step["behavior"] as? String ?? "Isolated") == "Isolated" && step["invert"] as? Bool != true:
+                // `Split(\p{N}, Isolated)` isolates every digit: the same as `Digits(individual_digits: true)`
+                // (what llama.cpp's `smollm` pre-tokenizer does, and what Surgeon's HF writer emits).
+                splitDigits = true
             case "Split" where pattern == nil && !sawByteLevel:
                 let regex = (step["pattern"] as? [String: Any])?["Regex"] as? String ?? "\(step["pattern"] ?? "?")"
                 guard let known = PreTokenizer.Pattern(regex: regex) else {
