@@ -11,10 +11,10 @@ swift build -c release --build-tests
 mkdir -p .build
 status=0
 swift test -c release --skip-build --disable-swift-testing 2>&1 | tee .build/test.log || status=$?
-summary=$(grep -E "^\s*Executed [0-9]+ tests?, with [0-9]+ failures?" .build/test.log | tail -1)
+summary=$(grep -E "^\s*Executed [0-9]+ tests?, with .*failures?" .build/test.log | tail -1)
 if [ -z "$summary" ]; then echo "test.sh: no XCTest summary found" >&2; exit 1; fi
 total=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
-failed=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+failed=$(echo "$summary" | sed -E 's/.* ([0-9]+) failures?.*/\1/')
 passed=$((total - failed))
 if [ "$status" != 0 ] || [ "${SKIP_E2E:-0}" = 1 ]; then
   echo "tests: $passed passed, $failed failed"
