@@ -27,7 +27,6 @@ public struct SurgeonRunner: PruneRunner {
         tracker.update(phase: "loading", shot: 0, fraction: 0, message: "loading \(request.model)")
         var lm = try timer.time("load") { try LanguageModel.load(path: request.model) }
         let parametersBefore = lm.checkpoint.tensors.values.reduce(0) { $0 + $1.count }
-            + (lm.checkpoint.config.tieWordEmbeddings ? 0 : 0)
         for id in lm.model.linearIDs {  // the engine holds these now; keep one copy only
             let name = lm.model[linear: id].name
             lm.checkpoint.tensors[name + ".weight"] = nil
@@ -63,7 +62,7 @@ public struct SurgeonRunner: PruneRunner {
 
         let ids = lm.model.linearIDs
         let need = CurvatureEstimator.need(for: request.method)
-        for shot in (shots.count + 1)...max(request.shots, shots.count + 1) where shot <= request.shots {
+        for shot in stride(from: shots.count + 1, through: request.shots, by: 1) {
             if isCancelled() { throw PruneCancelled() }
             let target = Double(shot) * request.sparsity / Double(request.shots)
             let shotTimer = PhaseTimer()
