@@ -30,11 +30,12 @@ let package = Package(
         .target(name: "Model", dependencies: ["Tensor", "Checkpoint", "Tokenizer"], swiftSettings: fast),
         .target(name: "Pruning", dependencies: ["Tensor", "Checkpoint", "Model"], swiftSettings: fast),
         .target(name: "Jobs", dependencies: ["Pruning"], swiftSettings: fast),
+        .target(name: "Experiments", dependencies: ["Pruning"], swiftSettings: fast),
         .target(name: "HTTP", dependencies: ["COpenSSL", "CZlib"], swiftSettings: fast),
         .target(name: "Service", dependencies: ["HTTP", "Jobs", "COpenSSL", "CZlib"], swiftSettings: fast),
         .executableTarget(
             name: "surgeon",
-            dependencies: ["Service", "Pruning", "Model", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Service", "Pruning", "Experiments", "Model", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fast),
 
         // Tests.
@@ -43,6 +44,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "Checkpoint", "Model"], resources: [.copy("Fixtures")], swiftSettings: fast),
         .testTarget(name: "ModelTests", dependencies: ["Model"], resources: [.copy("Fixtures")], swiftSettings: fast),
         .testTarget(name: "PruningTests", dependencies: ["Pruning"], resources: [.copy("Fixtures")], swiftSettings: fast),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"], swiftSettings: fast),
         .testTarget(name: "JobsTests", dependencies: ["Jobs"], swiftSettings: fast),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: fast),
         .testTarget(name: "ServiceTests", dependencies: ["Service"], swiftSettings: fast),

@@ -27,14 +27,23 @@ public struct CalibrationSet: Sendable, Equatable {
     }
 
     /// Draws `samples` windows of `seqlen` tokens from `tokens` with Python's sampler under `seed`.
-    public init(tokens: [Int32], samples: Int, seqlen: Int, seed: UInt64) throws {
+    ///
+    /// `excluding` is a token range no window may touch (a dev split held out of the same text). Offsets
+    /// are drawn as `random.sample` draws them; an offset whose window overlaps the range is skipped and the
+    /// draw continues, so when nothing overlaps the offsets equal `random.sample(range(n), samples)`.
+    public init(tokens: [Int32], samples: Int, seqlen: Int, seed: UInt64, excluding: Range<Int>? = nil) throws {
         guard samples > 0 else { throw Failure.invalid("samples must be at least 1, got \(samples)") }
         guard seqlen > 1 else { throw Failure.invalid("seqlen must be at least 2, got \(seqlen)") }
         guard tokens.count > seqlen else { throw Failure.textTooShort(tokens: tokens.count, seqlen: seqlen) }
         let available = tokens.count - seqlen
-        guard samples <= available else { throw Failure.tooManySamples(samples: samples, available: available) }
+        let blocked = excluding.map { ex in max(0, min(available, ex.upperBound) - max(0, ex.lowerBound - seqlen + 1)) } ?? 0
+        guard samples <= available - blocked else { throw Failure.tooManySamples(samples: samples, available: available - blocked) }
         var rng = PythonRandom(seed: seed)
-        offsets = rng.sample(rangeCount: available, k: samples)
+        if let ex = excluding, !ex.isEmpty {
+            offsets = rng.sample(rangeCount: available, k: samples, accepting: { o in o + seqlen <= ex.lowerBound || o >= ex.upperBound })
+        } else {
+            offsets = rng.sample(rangeCount: available, k: samples)
+        }
         sequences = offsets.map { Array(tokens[$0 ..< $0 + seqlen]) }
         self.seqlen = seqlen
     }

@@ -24,6 +24,7 @@ extension PruneRequest {
         if loraEpochs < 0 { errors.append("lora_epochs: must be ≥ 0, got \(loraEpochs)") }
         if !(loraSubset > 0 && loraSubset <= 1) { errors.append("lora_subset: must be in (0, 1], got \(loraSubset)") }
         if let w = evalWindows, w < 1 { errors.append("eval_windows: must be at least 1, got \(w)") }
+        if evalOffset < 0 { errors.append("eval_offset: must be ≥ 0, got \(evalOffset)") }
         if evalEvery < 1 { errors.append("eval_every: must be at least 1, got \(evalEvery)") }
         if evalSeqlen < 2 { errors.append("eval_seqlen: must be at least 2, got \(evalSeqlen)") }
         switch (method, structure) {

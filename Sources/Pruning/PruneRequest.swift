@@ -50,6 +50,9 @@ public struct PruneRequest: Codable, Sendable, Equatable {
     public var eval: String?
     public var evalWindows: Int?
     public var evalSeqlen: Int
+    /// Token offset of the first evaluation window (a dev split inside a longer text). When the evaluation
+    /// text is the calibration text, no calibration window touches the evaluated tokens.
+    public var evalOffset: Int
     /// How the row and column updates of structured pruning combine (`summed`: the reference;
     /// `sequential`: columns on the row-updated weights).
     public var structuredOrder: StructuredUpdateOrder
@@ -62,13 +65,13 @@ public struct PruneRequest: Codable, Sendable, Equatable {
                 loraRank: Int = 0, eval: String? = nil, evalWindows: Int? = nil, evalSeqlen: Int = 2048,
                 structuredOrder: StructuredUpdateOrder = .summed, loraLearningRate: Double = 1e-4, loraEpochs: Int = 5,
                 loraSubset: Double = 0.025, loraTargets: LowRankTargets = .all,
-                evalEvery: Int = 1) {
+                evalEvery: Int = 1, evalOffset: Int = 0) {
         self.model = model; self.structure = structure; self.method = method; self.sparsity = sparsity
         self.shots = shots; self.calibration = calibration; self.samples = samples; self.seqlen = seqlen
         self.seed = seed; self.dampG = dampG; self.dampA = dampA; self.maxCorrelate = maxCorrelate
         self.loraRank = loraRank; self.eval = eval; self.evalWindows = evalWindows; self.evalSeqlen = evalSeqlen
         self.structuredOrder = structuredOrder
-        self.evalEvery = evalEvery
+        self.evalEvery = evalEvery; self.evalOffset = evalOffset
         self.loraLearningRate = loraLearningRate; self.loraEpochs = loraEpochs; self.loraSubset = loraSubset
         self.loraTargets = loraTargets
     }
@@ -97,12 +100,17 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         evalSeqlen = try c.decodeIfPresent(Int.self, forKey: .evalSeqlen) ?? 2048
         structuredOrder = try c.decodeIfPresent(StructuredUpdateOrder.self, forKey: .structuredOrder) ?? .summed
         evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? 1
+        evalOffset = try c.decodeIfPresent(Int.self, forKey: .evalOffset) ?? 0
     }
 
-    enum CodingKeys: String, CodingKey {
+    /// The JSON field names a request accepts (a sweep grid checks its keys against them).
+    public static var fieldNames: [String] { CodingKeys.allCases.map(\.rawValue) }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case model, structure, method, sparsity, shots, calibration, samples, seqlen, seed
         case dampG = "damp_g", dampA = "damp_a", maxCorrelate = "max_correlate", loraRank = "lora_rank"
         case eval, evalWindows = "eval_windows", evalSeqlen = "eval_seqlen", structuredOrder = "update_order", evalEvery = "eval_every"
+        case evalOffset = "eval_offset"
         case loraLearningRate = "lora_lr", loraEpochs = "lora_epochs", loraSubset = "lora_subset", loraTargets = "lora_targets"
     }
 }

@@ -103,4 +103,24 @@ public struct PythonRandom: Codable, Sendable, Equatable {
         }
         return result
     }
+
+    /// `random.sample(range(n), k)` with rejection: draws as `sample` does and keeps only values `accept`
+    /// admits until `k` are kept. When every draw is admitted the result equals `sample(rangeCount:k:)`.
+    /// The caller guarantees that at least `k` values in `0..<n` are admitted.
+    public mutating func sample(rangeCount n: Int, k: Int, accepting accept: (Int) -> Bool) -> [Int] {
+        var setsize = 21
+        if k > 5 { setsize += Int(pow(4.0, ceil(log(Double(k * 3)) / log(4.0)))) }
+        if n <= setsize {  // Python's pool method: take the admitted prefix of a full permutation
+            return Array(sample(rangeCount: n, k: n).lazy.filter(accept).prefix(k))
+        }
+        var selected = Set<Int>()
+        var result: [Int] = []
+        while result.count < k {
+            var j = randbelow(n)
+            while selected.contains(j) { j = randbelow(n) }
+            selected.insert(j)
+            if accept(j) { result.append(j) }
+        }
+        return result
+    }
 }

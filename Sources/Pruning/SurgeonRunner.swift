@@ -35,14 +35,24 @@ public struct SurgeonRunner: PruneRunner {
         guard !lm.model.linearIDs.isEmpty else {
             throw PruningError.unsupported(method: request.method.rawValue, structure: "a model with no prunable layers")
         }
+        var evalTokens = try request.eval.map { path in try timer.time("tokenize") { try lm.tokenize(file: path) } }
+        var heldOut: Range<Int>? = nil
+        if let tokens = evalTokens {
+            guard request.evalOffset + request.evalSeqlen <= tokens.count else {
+                throw PruneRequest.Invalid(errors: ["eval: \(tokens.count) tokens, fewer than one window of \(request.evalSeqlen) after offset \(request.evalOffset)"])
+            }
+            let windows = min((tokens.count - request.evalOffset) / request.evalSeqlen, request.evalWindows ?? Int.max)
+            if Self.sameFile(request.eval, request.calibration) {
+                heldOut = request.evalOffset ..< request.evalOffset + windows * request.evalSeqlen
+            }
+            evalTokens = Array(tokens[request.evalOffset...])
+        }
         let calibration = try timer.time("tokenize") { () throws -> CalibrationSet in
             let tokens = try lm.tokenize(file: request.calibration)
-            return try CalibrationSet(tokens: tokens.map(Int32.init), samples: request.samples, seqlen: request.seqlen, seed: request.seed)
+            return try CalibrationSet(tokens: tokens.map(Int32.init), samples: request.samples, seqlen: request.seqlen,
+                                      seed: request.seed, excluding: heldOut)
         }
-        let evalTokens = try request.eval.map { path in try timer.time("tokenize") { try lm.tokenize(file: path) } }
-        if let evalTokens, evalTokens.count < request.evalSeqlen {
-            throw PruneRequest.Invalid(errors: ["eval: \(evalTokens.count) tokens, fewer than one window of \(request.evalSeqlen)"])
-        }
+        if let heldOut { log?("dev split: tokens \(heldOut.lowerBound)..<\(heldOut.upperBound) of the calibration text are evaluated and never calibrated on") }
         let coupling = request.structure == .coupled ? try Self.couplingPlan(lm.model) : nil
         try ShotCheckpoint.writeJSON(request, to: outputDirectory.appendingPathComponent("request.json"))
 
@@ -146,6 +156,14 @@ public struct SurgeonRunner: PruneRunner {
                                layer: done, layers: total, message: "evaluating: window \(done)/\(total)")
             }.perplexity
         }
+    }
+
+    /// Whether two paths name the same file (after resolving `.`/`..` and symbolic links).
+    static func sameFile(_ a: String?, _ b: String) -> Bool {
+        guard let a else { return false }
+        let ua = URL(fileURLWithPath: a).resolvingSymlinksInPath().standardizedFileURL
+        let ub = URL(fileURLWithPath: b).resolvingSymlinksInPath().standardizedFileURL
+        return ua.path == ub.path
     }
 
     /// Θ = [W, b] with the bias as the last column (method.md §2). // (R, C0 [+1])

@@ -35,6 +35,7 @@ struct Prune: ParsableCommand {
     @Option(name: .customLong("eval-windows"), help: "Evaluate on the first K windows only.") var evalWindows: Int?
     @Option(name: .customLong("eval-seqlen"), help: "Evaluation window length.") var evalSeqlen = 2048
     @Option(name: .customLong("eval-every"), help: "Evaluate after every k-th shot (and the last).") var evalEvery = 1
+    @Option(name: .customLong("eval-offset"), help: "Token offset of the first evaluation window (a dev split; held out of calibration when --eval is the calibration text).") var evalOffset = 0
     @Option(name: .long, help: "Continue the interrupted run in this output directory (reads its request.json).") var resume: String?
 
     func run() throws {
@@ -57,7 +58,7 @@ struct Prune: ParsableCommand {
                                    dampA: dampA, maxCorrelate: maxCorrelate, loraRank: loraRank, eval: eval,
                                    evalWindows: evalWindows, evalSeqlen: evalSeqlen, structuredOrder: updateOrder,
                                    loraLearningRate: loraLR, loraEpochs: loraEpochs, loraSubset: loraSubset, loraTargets: loraTargets,
-                                   evalEvery: evalEvery)
+                                   evalEvery: evalEvery, evalOffset: evalOffset)
         }
         do { try request.validate() } catch let e as PruneRequest.Invalid { throw ValidationError(e.description) }
         let printer = ProgressPrinter()
