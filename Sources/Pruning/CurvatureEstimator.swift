@@ -41,13 +41,21 @@ public enum CurvatureEstimator {
     public static func estimate(model: TransformerModel, sequences: [[Int32]], need: Need,
                                 progress: ((Int, Int) -> Void)? = nil,
                                 isCancelled: (() -> Bool)? = nil) throws -> [LayerCurvature] {
+        try estimateWithLoss(model: model, sequences: sequences, need: need, progress: progress, isCancelled: isCancelled).layers
+    }
+
+    /// The curvature, and the mean calibration loss (mean over sequences of the per-sequence mean cross-entropy)
+    /// of the model it was measured on; `nil` when no pass ran (magnitude needs none).
+    public static func estimateWithLoss(model: TransformerModel, sequences: [[Int32]], need: Need,
+                                        progress: ((Int, Int) -> Void)? = nil,
+                                        isCancelled: (() -> Bool)? = nil) throws -> (layers: [LayerCurvature], loss: Double?) {
         let ids = model.linearIDs
         if need == .identity {
-            return ids.map { id in
+            return (ids.map { id in
                 let l = model[linear: id]
                 let c = l.cols + (l.bias == nil ? 0 : 1)
                 return LayerCurvature(g: .identity(l.rows), a: .identity(c), gScale: 1, aScale: 1)
-            }
+            }, nil)
         }
         // One A accumulator per (layer, input group), one G per Linear.
         var aIndex: [LinearID: Int] = [:]
@@ -67,6 +75,7 @@ public enum CurvatureEstimator {
             if need == .kfac { gAcc[id] = KFACAccumulator(dimension: l.rows) }
         }
         let hasBias = Dictionary(uniqueKeysWithValues: ids.map { ($0, model[linear: $0].bias != nil) })
+        var lossSum = 0.0
         for (n, seq) in sequences.enumerated() {
             if isCancelled?() == true { throw PruneCancelled() }
             var seenA = Set<Int>()
@@ -96,10 +105,11 @@ public enum CurvatureEstimator {
                 }
             }
             guard loss.isFinite else { throw PruningError.nonFiniteFactor(layer: "calibration sequence \(n + 1)", factor: "loss \(loss)") }
+            lossSum += Double(loss)
             progress?(n + 1, sequences.count)
         }
         let aFactors = aAcc.map { $0.finalize() }
-        return try ids.map { id in
+        let layers = try ids.map { id -> LayerCurvature in
             let a = aFactors[aIndex[id]!]
             let name = model[linear: id].name
             guard a.isFinite else { throw PruningError.nonFiniteFactor(layer: name, factor: "input factor A") }
@@ -110,5 +120,6 @@ public enum CurvatureEstimator {
             guard g.isFinite else { throw PruningError.nonFiniteFactor(layer: name, factor: "output-gradient factor G") }
             return LayerCurvature.balanced(g: g, a: a)
         }
+        return (layers, lossSum / Double(max(sequences.count, 1)))
     }
 }

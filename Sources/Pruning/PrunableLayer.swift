@@ -76,6 +76,12 @@ public struct ShotResult: Sendable {
     public var parameters: [Int]
     /// Seconds per phase: `costs`, `threshold`, `update`.
     public var seconds: [String: Double]
+    /// Structured K-FAC methods only, in the factors' units (multiply by `T·(T−1)` for calibration-loss units):
+    /// the loss increase the undamped quadratic model `½ ΔθᵀFΔθ` predicts for the change actually applied,
+    /// summed over layers …
+    public var quadraticModelIncrease: Double? = nil
+    /// … and the sum of the OBS costs of the structures selected (what the method expects to lose).
+    public var selectedCost: Double? = nil
 
     /// Fraction of all prunable parameters that are zero.
     public var sparsity: Double {

@@ -19,13 +19,24 @@ public struct PruneReport: Codable, Sendable, Equatable {
         public var achievedSparsity: Double
         public var perplexity: Double?
         public var seconds: [String: Double]
-        public init(shot: Int, targetSparsity: Double, achievedSparsity: Double, perplexity: Double?, seconds: [String: Double]) {
+        /// Mean calibration loss of the model this shot started from (measured by its curvature pass).
+        public var calibrationLoss: Double?
+        /// Structured K-FAC methods: the calibration-loss increase the undamped K-FAC quadratic model predicts
+        /// for the change this shot applied, and the sum of the OBS costs of the structures it selected
+        /// (both scaled to calibration-loss units by `seqlen·(seqlen−1)`). Compare with the next shot's
+        /// `calibration_loss` minus this one's: the increase it caused.
+        public var predictedIncrease: Double?
+        public var selectedCost: Double?
+        public init(shot: Int, targetSparsity: Double, achievedSparsity: Double, perplexity: Double?, seconds: [String: Double],
+                    calibrationLoss: Double? = nil, predictedIncrease: Double? = nil, selectedCost: Double? = nil) {
             self.shot = shot; self.targetSparsity = targetSparsity; self.achievedSparsity = achievedSparsity
             self.perplexity = perplexity; self.seconds = seconds
+            self.calibrationLoss = calibrationLoss; self.predictedIncrease = predictedIncrease; self.selectedCost = selectedCost
         }
         enum CodingKeys: String, CodingKey {
             case shot, perplexity, seconds
             case targetSparsity = "target_sparsity", achievedSparsity = "achieved_sparsity"
+            case calibrationLoss = "calibration_loss", predictedIncrease = "predicted_increase", selectedCost = "selected_cost"
         }
     }
 
@@ -45,6 +56,8 @@ public struct PruneReport: Codable, Sendable, Equatable {
     public var peakRSSBytes: Int?
     /// Output files, relative to the output directory.
     public var artifacts: [String]
+    /// Mean calibration loss of the pruned model (the last shot's increase is this minus its `calibration_loss`).
+    public var calibrationLossAfter: Double? = nil
 
     public init(request: PruneRequest, prunableParameters: Int, removedParameters: Int, parametersBefore: Int,
                 parametersAfter: Int, perplexityBefore: Double?, perplexityAfter: Double?, evaluation: String?,
@@ -63,5 +76,6 @@ public struct PruneReport: Codable, Sendable, Equatable {
         case achievedSparsity = "achieved_sparsity", parametersBefore = "parameters_before"
         case parametersAfter = "parameters_after", perplexityBefore = "perplexity_before"
         case perplexityAfter = "perplexity_after", peakRSSBytes = "peak_rss_bytes"
+        case calibrationLossAfter = "calibration_loss_after"
     }
 }

@@ -37,6 +37,7 @@ public enum ShotPruner {
             }
         }
         var tau: Float? = nil
+        var diagnostics: (quadratic: Double, selected: Double)? = nil
         switch (method, structure) {
         case (.wanda, _), (.sparsegpt, _):
             try ctx.timed("update") {
@@ -48,13 +49,16 @@ public enum ShotPruner {
         case (_, .unstructured), (_, .semi24):
             tau = try elementwise(&layers, &states, cache, options: options, ctx: ctx)
         case (_, .structured):
-            tau = try rowsAndColumns(&layers, &states, cache, options: options, ctx: ctx)
+            (tau, diagnostics) = try rowsAndColumns(&layers, &states, cache, options: options, ctx: ctx)
         case (_, .coupled):
             tau = try coupled(&layers, &states, cache, options: options, ctx: ctx)
         }
         states.removeAll()
         cache.removeAll()
-        return ShotResult(threshold: tau, zerosBefore: zerosBefore, zeros: layers.map(\.zeros), parameters: layers.map { $0.R * $0.C }, seconds: ctx.seconds)
+        var result = ShotResult(threshold: tau, zerosBefore: zerosBefore, zeros: layers.map(\.zeros), parameters: layers.map { $0.R * $0.C }, seconds: ctx.seconds)
+        result.quadraticModelIncrease = diagnostics?.quadratic
+        result.selectedCost = diagnostics?.selected
+        return result
     }
 
 
@@ -116,7 +120,7 @@ public enum ShotPruner {
     }
 
     static func rowsAndColumns(_ layers: inout [PrunableLayer], _ states: inout [LayerState], _ cache: InverseCache, options: ShotOptions,
-                               ctx: ShotContext) throws -> Float {
+                               ctx: ShotContext) throws -> (Float, (quadratic: Double, selected: Double)?) {
         var costs: [GlobalThreshold.StructuredLayer] = []
         ctx.timed("costs") {
             for i in layers.indices {
@@ -126,16 +130,49 @@ public enum ShotPruner {
         }
         var tau = -Float.infinity
         ctx.timed("threshold") { tau = GlobalThreshold.structured(costs, sparsity: options.sparsity) }
+        let diagnose = options.method == .llmSurgeon || options.method == .kobd
+        var quadratic = 0.0, selected = 0.0
         try ctx.timed("update") {
             for i in layers.indices {
                 try ctx.check("update", i)
                 let rows = costs[i].rowCosts.indices.filter { costs[i].rowCosts[$0] <= tau }
                 let cols = costs[i].colCosts.indices.filter { costs[i].colCosts[$0] <= tau }
+                let before = diagnose ? layers[i].weight.data : []
                 try removeRowsAndColumns(&layers[i], states[i], rows: rows, cols: cols, options: options)
+                if diagnose {
+                    quadratic += ctx.timed("diagnostics") { quadraticModel(change: before, layers[i], kappa: states[i].kappa) }
+                    selected += rows.reduce(0.0) { $0 + Double(costs[i].rowCosts[$1]) } + cols.reduce(0.0) { $0 + Double(costs[i].colCosts[$1]) }
+                }
                 states[i].release(); cache.release(layers[i].curvature)
             }
         }
-        return tau
+        return (tau, diagnose ? (quadratic, selected) : nil)
+    }
+
+    /// `½·κ·tr(G Δ A Δᵀ)` with the undamped factors: the loss increase the K-FAC quadratic model predicts for the
+    /// change `Δ = Θ_after − Θ_before` actually applied to `layer` (no first-order term). `before` is Θ_before. // (R, C)
+    static func quadraticModel(change before: [Float], _ layer: PrunableLayer, kappa: Float) -> Double {
+        let R = layer.R, C = layer.C
+        var delta = layer.weight.data
+        for j in delta.indices { delta[j] -= before[j] }
+        var da = [Float](repeating: 0, count: R * C), gd = [Float](repeating: 0, count: R * C)
+        let g = layer.curvature.g.data, a = layer.curvature.a.data
+        delta.withUnsafeBufferPointer { d in
+            a.withUnsafeBufferPointer { ap in
+                da.withUnsafeMutableBufferPointer { sgemm(m: R, n: C, k: C, d.baseAddress!, lda: C, ap.baseAddress!, ldb: C, $0.baseAddress!, ldc: C) }
+            }
+            g.withUnsafeBufferPointer { gp in
+                gd.withUnsafeMutableBufferPointer { sgemm(m: R, n: C, k: R, gp.baseAddress!, lda: R, d.baseAddress!, ldb: C, $0.baseAddress!, ldc: C) }
+            }
+        }
+        var acc = [Double](repeating: 0, count: 4)
+        var j = 0
+        while j + 4 <= da.count {
+            for u in 0..<4 { acc[u] += Double(da[j + u]) * Double(gd[j + u]) }
+            j += 4
+        }
+        while j < da.count { acc[0] += Double(da[j]) * Double(gd[j]); j += 1 }
+        return 0.5 * Double(kappa) * acc.reduce(0, +)
     }
 
     static func removeRowsAndColumns(_ layer: inout PrunableLayer, _ st: LayerState, rows: [Int], cols: [Int],

@@ -78,8 +78,8 @@ public struct SurgeonRunner: PruneRunner {
             let shotTimer = PhaseTimer()
 
             // Curvature on the current weights.
-            let curvature = try shotTimer.time("curvature") {
-                try CurvatureEstimator.estimate(model: lm.model, sequences: calibration.sequences, need: need, progress: { done, total in
+            let (curvature, calibrationLoss) = try shotTimer.time("curvature") {
+                try CurvatureEstimator.estimateWithLoss(model: lm.model, sequences: calibration.sequences, need: need, progress: { done, total in
                     tracker.update(phase: "curvature", shot: shot, fraction: Double(done) / Double(total),
                                    layer: done, layers: total, message: "curvature: sequence \(done)/\(total)")
                 }, isCancelled: isCancelled)
@@ -114,14 +114,27 @@ public struct SurgeonRunner: PruneRunner {
             let ppl = try evalTokens.flatMap { tokens in evaluateNow ? tokens : nil }.map { try evaluate(lm.model, $0, request, timer: shotTimer, tracker: tracker, shot: shot, isCancelled: isCancelled) }
             var seconds = shotTimer.seconds
             for (k, v) in result.seconds { seconds["prune." + k] = v }
+            let lossScale = Double(request.seqlen) * Double(request.seqlen - 1)  // K-FAC units → calibration loss (docs/quality.md)
             let record = PruneReport.Shot(shot: shot, targetSparsity: target, achievedSparsity: Self.sparsity(lm.model),
-                                          perplexity: ppl, seconds: seconds)
+                                          perplexity: ppl, seconds: seconds, calibrationLoss: calibrationLoss,
+                                          predictedIncrease: result.quadraticModelIncrease.map { $0 * lossScale },
+                                          selectedCost: result.selectedCost.map { $0 * lossScale })
             try shotTimer.time("save") { try ShotCheckpoint.save(model: lm.model, record: record, output: outputDirectory) }
             shots.append(record)
             log?(String(format: "shot %d/%d: target %.4f achieved %.4f%@  (%@)", shot, request.shots, target, record.achievedSparsity,
                         ppl.map { String(format: " ppl %.4f", $0) } ?? "",
                         seconds.sorted { $0.key < $1.key }.filter { !$0.key.contains(".") }.map { String(format: "%@ %.1fs", $0.key, $0.value) }.joined(separator: ", ")))
             for (k, v) in shotTimer.seconds { timer.add(k, v) }
+        }
+
+        // The calibration loss of the pruned model (the last shot's caused increase).
+        let lossAfter = try timer.time("calibration_loss") { () throws -> Double in
+            var sum = 0.0
+            for seq in calibration.sequences {
+                if isCancelled() { throw PruneCancelled() }
+                sum += Double(try lm.model.forward(tokens: seq.map(Int.init), batch: 1).losses[0])
+            }
+            return sum / Double(calibration.sequences.count)
         }
 
         // The pruned model as a Hugging Face directory, and the report.
@@ -143,6 +156,7 @@ public struct SurgeonRunner: PruneRunner {
                                  evaluation: evaluation, layers: layerRows, shots: shots, seconds: timer.seconds,
                                  peakRSSBytes: PhaseTimer.peakRSSBytes(), artifacts: files + ["report.json"])
         report.seconds["total"] = timer.elapsed
+        report.calibrationLossAfter = lossAfter
         try ShotCheckpoint.writeJSON(report, to: outputDirectory.appendingPathComponent("report.json"))
         tracker.update(phase: "done", shot: request.shots, fraction: 1, message: "done")
         return report
