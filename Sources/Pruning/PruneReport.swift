@@ -56,6 +56,8 @@ public struct PruneReport: Codable, Sendable, Equatable {
     public var peakRSSBytes: Int?
     /// Output files, relative to the output directory.
     public var artifacts: [String]
+    /// The settings the run actually used where the request left them to defaults, and where the defaults come from.
+    public var effective: EffectiveSettings? = nil
     /// Mean calibration loss of the pruned model (the last shot's increase is this minus its `calibration_loss`).
     public var calibrationLossAfter: Double? = nil
 
@@ -76,6 +78,28 @@ public struct PruneReport: Codable, Sendable, Equatable {
         case achievedSparsity = "achieved_sparsity", parametersBefore = "parameters_before"
         case parametersAfter = "parameters_after", perplexityBefore = "perplexity_before"
         case perplexityAfter = "perplexity_after", peakRSSBytes = "peak_rss_bytes"
-        case calibrationLossAfter = "calibration_loss_after"
+        case calibrationLossAfter = "calibration_loss_after", effective
+    }
+}
+
+/// What a prune ran with after defaults were filled in (`report.json` → `effective`).
+public struct EffectiveSettings: Codable, Sendable, Equatable {
+    public var dampG: Double
+    public var dampA: Double
+    public var updateOrder: StructuredUpdateOrder
+    /// Where the damping came from: the request, or the measured default of this structure.
+    public var source: String
+
+    public init(request: PruneRequest) {
+        let d = ShotOptions.defaultDamping(request.structure)
+        dampG = request.dampG ?? d.g
+        dampA = request.dampA ?? d.a
+        updateOrder = request.structuredOrder
+        source = request.dampG != nil && request.dampA != nil ? "request"
+            : "default for \(request.structure.rawValue): \(ShotOptions.defaultDampingSource(request.structure))"
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case dampG = "damp_g", dampA = "damp_a", updateOrder = "update_order", source
     }
 }

@@ -157,6 +157,7 @@ public struct SurgeonRunner: PruneRunner {
                                  peakRSSBytes: PhaseTimer.peakRSSBytes(), artifacts: files + ["report.json"])
         report.seconds["total"] = timer.elapsed
         report.calibrationLossAfter = lossAfter
+        report.effective = EffectiveSettings(request: request)
         try ShotCheckpoint.writeJSON(report, to: outputDirectory.appendingPathComponent("report.json"))
         tracker.update(phase: "done", shot: request.shots, fraction: 1, message: "done")
         return report

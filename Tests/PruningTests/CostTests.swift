@@ -107,4 +107,39 @@ final class CostTests: XCTestCase {
         for i in 0..<C { for j in 0..<C { q += th[2 * C + i] * A[i * C + j] * th[2 * C + j] } }
         XCTAssertEqual(kr[2], 0.5 * G[2 * R + 2] * q, accuracy: 1e-4)
     }
+
+    /// The diagnostic `½·κ·tr(G Δ A Δᵀ)` equals `½ vec(Δ)ᵀ (G ⊗ A) vec(Δ)` with row-major vec and the scaled factors.
+    func testQuadraticModel_MatchesDenseKroneckerForm() throws {
+        var rng = TestRNG(21)
+        let R = 5, C = 4
+        var layer = randomLayer("l", R: R, C: C, rng: &rng, gScale: 3)
+        let st = try state(&layer, dampG: 0.1, dampA: 0.1)
+        let before = layer.weight.data
+        let delta = rng.array(R * C)
+        for j in delta.indices { layer.weight.data[j] += delta[j] }
+        let q = ShotPruner.quadraticModel(change: before, layer, kappa: st.kappa)
+        let g = layer.curvature.scaledG().map(Double.init), a = layer.curvature.scaledA().map(Double.init)
+        var ref = 0.0
+        for i in 0..<(R * C) { for j in 0..<(R * C) {
+            let (r1, c1, r2, c2) = (i / C, i % C, j / C, j % C)
+            ref += Double(delta[i]) * g[r1 * R + r2] * a[c1 * C + c2] * Double(delta[j])
+        } }
+        ref *= 0.5
+        XCTAssertEqual(q, ref, accuracy: 1e-4 * abs(ref))
+    }
+
+    /// Without damping, OBS removal of one row is the optimal change: the quadratic model of the change it applies
+    /// equals the row's cost (the OBS identity `½ΔθᵀFΔθ = ½θ_Kᵀ(E_KᵀF⁻¹E_K)⁻¹θ_K`).
+    func testQuadraticModelOfOBSRowRemoval_EqualsTheRowCost() throws {
+        var rng = TestRNG(22)
+        let R = 6, C = 5
+        var layer = randomLayer("l", R: R, C: C, rng: &rng, gScale: 2)
+        let st = try state(&layer, dampG: 0, dampA: 0)
+        let (rows, _) = ShotPruner.rowColumnCosts(layer, st, method: .llmSurgeon)
+        let before = layer.weight.data
+        let options = ShotOptions(structure: .structured, method: .llmSurgeon, sparsity: 0.1, dampG: 0, dampA: 0)
+        try ShotPruner.removeRowsAndColumns(&layer, st, rows: [2], cols: [], options: options)
+        let q = ShotPruner.quadraticModel(change: before, layer, kappa: st.kappa)
+        XCTAssertEqual(q, Double(rows[2]), accuracy: 1e-3 * Double(rows[2]))
+    }
 }

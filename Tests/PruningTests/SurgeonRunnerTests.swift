@@ -59,6 +59,18 @@ final class SurgeonRunnerTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("report.json").path))
         XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("config.json").path))
         XCTAssertEqual(report.parametersBefore, 134_515_008)
+        // Defaults are named, and the diagnostics of every shot are there: the calibration loss the shot started
+        // from, and the quadratic model's predicted increase for the change it applied.
+        XCTAssertEqual(report.effective?.dampG, 0.1)
+        XCTAssertEqual(report.effective?.dampA, 0.1)
+        XCTAssertTrue(report.effective?.source.hasPrefix("default for structured") ?? false, "\(String(describing: report.effective))")
+        for shot in report.shots {
+            XCTAssertGreaterThan(shot.calibrationLoss ?? 0, 0.5)
+            XCTAssertGreaterThan(shot.predictedIncrease ?? -1, 0)
+            XCTAssertGreaterThan(shot.selectedCost ?? -1, 0)
+        }
+        XCTAssertGreaterThan(report.calibrationLossAfter ?? 0, report.shots[0].calibrationLoss ?? .infinity,
+                             "pruning 6 % raises the calibration loss")
     }
 
     func testRun_RejectsCalibrationShorterThanOneSequence() throws {
