@@ -54,7 +54,7 @@ public struct PruneRequest: Codable, Sendable, Equatable {
     /// text is the calibration text, no calibration window touches the evaluated tokens.
     public var evalOffset: Int
     /// How the row and column updates of structured pruning combine (`summed`: the reference;
-    /// `sequential`: columns on the row-updated weights).
+    /// `sequential`: columns on the row-updated weights, the default: best on the dev split, docs/quality.md).
     public var structuredOrder: StructuredUpdateOrder
     /// Evaluate after every k-th shot (and always after the last); 1 evaluates after every shot.
     public var evalEvery: Int
@@ -63,7 +63,7 @@ public struct PruneRequest: Codable, Sendable, Equatable {
                 sparsity: Double, shots: Int = 6, calibration: String, samples: Int = 16, seqlen: Int = 512,
                 seed: UInt64 = 100, dampG: Double? = nil, dampA: Double? = nil, maxCorrelate: Int = 2000,
                 loraRank: Int = 0, eval: String? = nil, evalWindows: Int? = nil, evalSeqlen: Int = 2048,
-                structuredOrder: StructuredUpdateOrder = .summed, loraLearningRate: Double = 1e-4, loraEpochs: Int = 5,
+                structuredOrder: StructuredUpdateOrder = .sequential, loraLearningRate: Double = 1e-4, loraEpochs: Int = 5,
                 loraSubset: Double = 0.025, loraTargets: LowRankTargets = .all,
                 evalEvery: Int = 1, evalOffset: Int = 0) {
         self.model = model; self.structure = structure; self.method = method; self.sparsity = sparsity
@@ -98,7 +98,7 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         eval = try c.decodeIfPresent(String.self, forKey: .eval)
         evalWindows = try c.decodeIfPresent(Int.self, forKey: .evalWindows)
         evalSeqlen = try c.decodeIfPresent(Int.self, forKey: .evalSeqlen) ?? 2048
-        structuredOrder = try c.decodeIfPresent(StructuredUpdateOrder.self, forKey: .structuredOrder) ?? .summed
+        structuredOrder = try c.decodeIfPresent(StructuredUpdateOrder.self, forKey: .structuredOrder) ?? .sequential
         evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? 1
         evalOffset = try c.decodeIfPresent(Int.self, forKey: .evalOffset) ?? 0
     }

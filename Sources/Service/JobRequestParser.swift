@@ -27,7 +27,7 @@ struct JobRequestParser {
         let loraRank = int(body, "lora_rank", 0...64) ?? 0
         let evalWindows = int(body, "eval_windows", 1...100_000)
         let evalSeqlen = int(body, "eval_seqlen", 8...32768) ?? 2048
-        let order = enumValue(body, "update_order", StructuredUpdateOrder.self) ?? .summed
+        let order = enumValue(body, "update_order", StructuredUpdateOrder.self) ?? .sequential
         if evalWindows != nil && eval == nil { errors.append(.init("/eval_windows", "needs eval (a text name)")) }
         guard errors.isEmpty, let model, let sparsity else { return nil }
         return PruneRequest(model: model, structure: structure, method: method, sparsity: sparsity, shots: shots,

@@ -119,7 +119,7 @@ final class SweepTests: XCTestCase {
         let rows = csv.split(separator: "\n")
         XCTAssertEqual(rows.count, 1 + 9)
         XCTAssertTrue(rows[0].hasPrefix("variant,structure,method"))
-        XCTAssertTrue(rows[3].hasPrefix("s-damp_g=0.01,structured,llm-surgeon,16,512,3,0.01,default,summed,0,3,0.3000,0.3000,80.6000,20.0000,9.0,1.00"), String(rows[3]))
+        XCTAssertTrue(rows[3].hasPrefix("s-damp_g=0.01,structured,llm-surgeon,16,512,3,0.01,default,sequential,0,3,0.3000,0.3000,80.6000,20.0000,9.0,1.00"), String(rows[3]))
         let svg = try String(contentsOf: out.appendingPathComponent("plot.svg"), encoding: .utf8)
         XCTAssertEqual(svg.components(separatedBy: "<polyline").count - 1, 3, "one line per variant")
         XCTAssertTrue(svg.contains(">s-damp_g=1.0<"))

@@ -2,7 +2,9 @@
 # The standard benchmark configuration of the pruning issue, structured: SmolLM2, calibration
 # valid.tokens 16 × 512 (seed 100), evaluation on the first 16 windows × 2048 of test.txt.
 # 6 shots to 30 % (10/20/30 % at shots 2/4/6). Writes OUT/<variant>/report.json and prints a table.
-# Usage: scripts/bench/standard_structured.sh OUT [variant ...]   variants: surgeon surgeon-seq kobd magnitude
+# Usage: scripts/bench/standard_structured.sh OUT [variant ...]
+#   variants: surgeon (defaults: damping 0.1/0.1) surgeon-ref (the reference's 0.01/0.01) surgeon-seq kobd magnitude
+# The same on the sweep runner: surgeon sweep --grid config/sweeps/structured-test.json --out OUT
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:?output directory}; shift
@@ -13,6 +15,7 @@ COMMON="--model $M --structure structured --calibration ../shared/data/wikitext2
 for v in $VARIANTS; do
   case $v in
     surgeon)     args="--method llm-surgeon --sparsity 0.3 --shots 6 --eval-every 2" ;;
+    surgeon-ref) args="--method llm-surgeon --sparsity 0.3 --shots 6 --eval-every 2 --damp-g 0.01 --damp-a 0.01" ;;
     surgeon-seq) args="--method llm-surgeon --sparsity 0.3 --shots 6 --eval-every 2 --update-order sequential" ;;
     kobd)        args="--method kobd --sparsity 0.3 --shots 6 --eval-every 2" ;;
     magnitude)   args="--method magnitude --sparsity 0.3 --shots 3" ;;
