@@ -36,22 +36,21 @@ public struct SurgeonRunner: PruneRunner {
             throw PruningError.unsupported(method: request.method.rawValue, structure: "a model with no prunable layers")
         }
         var evalTokens = try request.eval.map { path in try timer.time("tokenize") { try lm.tokenize(file: path) } }
+        let evalIsCalibration = Self.sameFile(request.eval, request.calibration)
+        let calibrationTokens = try evalIsCalibration ? evalTokens! : timer.time("tokenize") { try lm.tokenize(file: request.calibration) }
         var heldOut: Range<Int>? = nil
         if let tokens = evalTokens {
             guard request.evalOffset + request.evalSeqlen <= tokens.count else {
                 throw PruneRequest.Invalid(errors: ["eval: \(tokens.count) tokens, fewer than one window of \(request.evalSeqlen) after offset \(request.evalOffset)"])
             }
             let windows = min((tokens.count - request.evalOffset) / request.evalSeqlen, request.evalWindows ?? Int.max)
-            if Self.sameFile(request.eval, request.calibration) {
+            if evalIsCalibration {
                 heldOut = request.evalOffset ..< request.evalOffset + windows * request.evalSeqlen
             }
             evalTokens = Array(tokens[request.evalOffset...])
         }
-        let calibration = try timer.time("tokenize") { () throws -> CalibrationSet in
-            let tokens = try lm.tokenize(file: request.calibration)
-            return try CalibrationSet(tokens: tokens.map(Int32.init), samples: request.samples, seqlen: request.seqlen,
-                                      seed: request.seed, excluding: heldOut)
-        }
+        let calibration = try CalibrationSet(tokens: calibrationTokens.map(Int32.init), samples: request.samples,
+                                             seqlen: request.seqlen, seed: request.seed, excluding: heldOut)
         if let heldOut { log?("dev split: tokens \(heldOut.lowerBound)..<\(heldOut.upperBound) of the calibration text are evaluated and never calibrated on") }
         let coupling = request.structure == .coupled ? try Self.couplingPlan(lm.model) : nil
         try ShotCheckpoint.writeJSON(request, to: outputDirectory.appendingPathComponent("request.json"))
