@@ -36,9 +36,10 @@ public enum CorrelatedUpdate {
             var delta = [Float](repeating: 0, count: kr * kc)  // (kr, kc) accumulated ΔΘ
             var rowCounts = [Int](repeating: 0, count: kr)
             for i in 0..<kr { for j in 0..<kc where subMask[i * kc + j] { rowCounts[i] += 1 } }
+            var scratch = ChunkScratch()
             for chunk in chunks(rowCounts: rowCounts, maxCorrelate: maxCorrelate) where chunk.count > 0 {
                 try updateChunk(delta: &delta, theta: sub, mask: subMask, rows: chunk.rows, count: chunk.count,
-                                ginv: ginv, ainv: ainv, kr: kr, kc: kc, layer: layer)
+                                ginv: ginv, ainv: ainv, kr: kr, kc: kc, layer: layer, scratch: &scratch)
             }
             var updated = sub
             for i in 0..<updated.count {
@@ -50,36 +51,49 @@ public enum CorrelatedUpdate {
         for i in 0..<mask.count where mask[i] { theta.data[i] = 0 }
     }
 
+    /// Buffers reused across the chunks of one layer.
+    struct ChunkScratch {
+        var m: [Double] = []   // (n, n), row-major upper triangle filled
+        var x: [Double] = []   // (n)
+        var pr: [Int32] = [], pc: [Int32] = []
+        var xr: [Float] = [], y: [Float] = []
+    }
+
     /// One chunk: `x = M_q⁻¹ θ_q'` with `M_q = Ginv[r_q,r_q] ∘ Ainv[c_q,c_q]` (fp64 Cholesky), then
     /// `Δ −= Ginv[:, ρ] · (X[ρ,:] · Ainv)`.
     static func updateChunk(delta: inout [Float], theta: [Float], mask: [Bool], rows: Range<Int>, count n: Int,
-                            ginv: [Float], ainv: [Float], kr: Int, kc: Int, layer: String) throws {
-        var pr = [Int](), pc = [Int]()
-        pr.reserveCapacity(n); pc.reserveCapacity(n)
-        for i in rows { for j in 0..<kc where mask[i * kc + j] { pr.append(i); pc.append(j) } }
-        var m = [Double](repeating: 0, count: n * n)  // (n, n)
-        var x = [Double](repeating: 0, count: n)       // (n)
-        ginv.withUnsafeBufferPointer { g in ainv.withUnsafeBufferPointer { a in
+                            ginv: [Float], ainv: [Float], kr: Int, kc: Int, layer: String,
+                            scratch s: inout ChunkScratch) throws {
+        s.pr.removeAll(keepingCapacity: true); s.pc.removeAll(keepingCapacity: true)
+        for i in rows { for j in 0..<kc where mask[i * kc + j] { s.pr.append(Int32(i)); s.pc.append(Int32(j)) } }
+        if s.m.count < n * n { s.m = [Double](repeating: 0, count: n * n) }
+        if s.x.count < n { s.x = [Double](repeating: 0, count: n) }
+        let nr = rows.count, r0 = rows.lowerBound
+        if s.xr.count < nr * kc { s.xr = [Float](repeating: 0, count: nr * kc); s.y = s.xr }
+        try ginv.withUnsafeBufferPointer { g in try ainv.withUnsafeBufferPointer { a in
+        try s.pr.withUnsafeBufferPointer { pr in try s.pc.withUnsafeBufferPointer { pc in
+        try s.m.withUnsafeMutableBufferPointer { mb in try s.x.withUnsafeMutableBufferPointer { xb in
+            let m = mb.baseAddress!, x = xb.baseAddress!
+            // Row-major upper triangle (LAPACK's column-major lower): contiguous stores.
             for p in 0..<n {
-                let gr = pr[p] * kr, ar = pc[p] * kc
-                for q in 0...p {
-                    let v = Double(g[gr + pr[q]]) * Double(a[ar + pc[q]])
-                    m[p * n + q] = v; m[q * n + p] = v
-                }
-                x[p] = Double(theta[pr[p] * kc + pc[p]] + delta[pr[p] * kc + pc[p]])
+                let gr = Int(pr[p]) * kr, ar = Int(pc[p]) * kc
+                let row = m + p * n
+                for q in p..<n { row[q] = Double(g[gr + Int(pr[q])]) * Double(a[ar + Int(pc[q])]) }
+                let e = Int(pr[p]) * kc + Int(pc[p])
+                x[p] = Double(theta[e] + delta[e])
+            }
+            do { try SPD.solveUpper(m, n: n, x) } catch {
+                throw PruningError.notPositiveDefinite(layer: layer, detail: "chunk system of \(n) elements: \(error)")
             }
         } }
-        do { try SPD.solve(m, n: n, &x, nrhs: 1) } catch {
-            throw PruningError.notPositiveDefinite(layer: layer, detail: "chunk system of \(n) elements: \(error)")
-        }
-        let nr = rows.count, r0 = rows.lowerBound
-        var xr = [Float](repeating: 0, count: nr * kc)  // (|ρ|, kc)
-        for p in 0..<n { xr[(pr[p] - r0) * kc + pc[p]] = Float(x[p]) }
-        var y = [Float](repeating: 0, count: nr * kc)   // (|ρ|, kc) = X[ρ,:] · Ainv
-        xr.withUnsafeBufferPointer { px in ainv.withUnsafeBufferPointer { pa in y.withUnsafeMutableBufferPointer { py in
+        } }
+        } }
+        for i in 0..<(nr * kc) { s.xr[i] = 0 }
+        for p in 0..<n { s.xr[(Int(s.pr[p]) - r0) * kc + Int(s.pc[p])] = Float(s.x[p]) }
+        s.xr.withUnsafeBufferPointer { px in ainv.withUnsafeBufferPointer { pa in s.y.withUnsafeMutableBufferPointer { py in
             sgemm(m: nr, n: kc, k: kc, px.baseAddress!, lda: kc, pa.baseAddress!, ldb: kc, py.baseAddress!, ldc: kc)
         } } }
-        ginv.withUnsafeBufferPointer { pg in y.withUnsafeBufferPointer { py in delta.withUnsafeMutableBufferPointer { pd in
+        ginv.withUnsafeBufferPointer { pg in s.y.withUnsafeBufferPointer { py in delta.withUnsafeMutableBufferPointer { pd in
             sgemm(m: kr, n: kc, k: nr, alpha: -1, pg.baseAddress! + r0, lda: kr, py.baseAddress!, ldb: kc,
                   beta: 1, pd.baseAddress!, ldc: kc)
         } } }

@@ -10,13 +10,20 @@ public struct CouplingPlan: Sendable {
         public init(layer: Int, axis: Axis, indices: [Int]) { self.layer = layer; self.axis = axis; self.indices = indices }
     }
 
+    public enum Kind: String, Sendable { case neuron, head }
+
     /// One removable unit (an FFN neuron, a query head), optionally part of a KV group.
     public struct Structure: Sendable {
         public var name: String
         public var members: [Member]
         /// Index into `groups` when removing every structure of that group also removes the group's members.
         public var group: Int?
-        public init(name: String, members: [Member], group: Int? = nil) { self.name = name; self.members = members; self.group = group }
+        /// The decoder block it belongs to and what it is (the `--uniform` constraint counts per block and kind).
+        public var block: Int
+        public var kind: Kind
+        public init(name: String, members: [Member], group: Int? = nil, block: Int = 0, kind: Kind = .neuron) {
+            self.name = name; self.members = members; self.group = group; self.block = block; self.kind = kind
+        }
     }
 
     /// Parameters removed only when all `count` structures pointing at the group are removed (GQA K/V rows).
@@ -56,13 +63,14 @@ public struct CouplingPlan: Sendable {
                 structures.append(Structure(name: "blk.\(b).head.\(h)",
                                             members: [Member(layer: blk.q, axis: .rows, indices: idx),
                                                       Member(layer: blk.o, axis: .columns, indices: idx)],
-                                            group: groupBase + h / perGroup))
+                                            group: groupBase + h / perGroup, block: b, kind: .head))
             }
             for i in 0..<ffn {
                 structures.append(Structure(name: "blk.\(b).ffn.\(i)",
                                             members: [Member(layer: blk.gate, axis: .rows, indices: [i]),
                                                       Member(layer: blk.up, axis: .rows, indices: [i]),
-                                                      Member(layer: blk.down, axis: .columns, indices: [i])]))
+                                                      Member(layer: blk.down, axis: .columns, indices: [i])],
+                                            block: b, kind: .neuron))
             }
         }
         return CouplingPlan(structures: structures, groups: groups)

@@ -37,6 +37,8 @@ public struct ShotOptions: Sendable {
     public var structuredOrder: StructuredUpdateOrder
     /// Required for `.coupled`.
     public var coupling: CouplingPlan?
+    /// Coupled only: equal widths in every block, FFN neurons removed in multiples of this (`--uniform`); nil: off.
+    public var uniformMultiple: Int?
 
     public init(structure: PruneRequest.Structure, method: PruneRequest.Method, sparsity: Double,
                 dampG: Double? = nil, dampA: Double? = nil, maxCorrelate: Int = 2000, structuredGroupSize: Int = 0,
@@ -53,6 +55,7 @@ public struct ShotOptions: Sendable {
                 structuredOrder: StructuredUpdateOrder = .summed) {
         self.init(structure: request.structure, method: request.method, sparsity: sparsity, dampG: request.dampG,
                   dampA: request.dampA, maxCorrelate: request.maxCorrelate, structuredOrder: structuredOrder, coupling: coupling)
+        if request.uniform { uniformMultiple = request.uniformMultiple }
     }
 
     /// Default damping. Structured and coupled: δ_G = δ_A = 0.1, the best of 0.01/0.1/0.3/1 on the dev split

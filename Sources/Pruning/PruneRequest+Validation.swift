@@ -32,6 +32,10 @@ extension PruneRequest {
             errors.append("method: \(method.rawValue) is defined for unstructured and 2:4 pruning only, not \(structure.rawValue)")
         default: break
         }
+        if uniform && structure != .coupled {
+            errors.append("uniform: equal per-layer widths apply to coupled structured pruning (whole neurons and heads), not \(structure.rawValue); use structure coupled")
+        }
+        if uniformMultiple < 1 { errors.append("uniform_multiple: must be at least 1, got \(uniformMultiple)") }
         if structure == .semi24 && abs(sparsity - 0.5) > 1e-9 {
             errors.append("sparsity: 2:4 pruning removes exactly half of the weights; use 0.5, got \(sparsity)")
         }

@@ -58,6 +58,10 @@ public struct PruneRequest: Codable, Sendable, Equatable {
     public var structuredOrder: StructuredUpdateOrder
     /// Evaluate after every k-th shot (and always after the last); 1 evaluates after every shot.
     public var evalEvery: Int
+    /// Coupled only: the same FFN width and KV-group count in every layer (`--uniform`), FFN neurons removed in
+    /// multiples of `uniformMultiple`, so that the compact model has a standard Hugging Face config.
+    public var uniform: Bool
+    public var uniformMultiple: Int
 
     public init(model: String, structure: Structure = .structured, method: Method = .llmSurgeon,
                 sparsity: Double, shots: Int = 6, calibration: String, samples: Int = 16, seqlen: Int = 512,
@@ -65,13 +69,14 @@ public struct PruneRequest: Codable, Sendable, Equatable {
                 loraRank: Int = 0, eval: String? = nil, evalWindows: Int? = nil, evalSeqlen: Int = 2048,
                 structuredOrder: StructuredUpdateOrder = .sequential, loraLearningRate: Double = 1e-4, loraEpochs: Int = 5,
                 loraSubset: Double = 0.025, loraTargets: LowRankTargets = .all,
-                evalEvery: Int = 1, evalOffset: Int = 0) {
+                evalEvery: Int = 1, evalOffset: Int = 0, uniform: Bool = false, uniformMultiple: Int = 8) {
         self.model = model; self.structure = structure; self.method = method; self.sparsity = sparsity
         self.shots = shots; self.calibration = calibration; self.samples = samples; self.seqlen = seqlen
         self.seed = seed; self.dampG = dampG; self.dampA = dampA; self.maxCorrelate = maxCorrelate
         self.loraRank = loraRank; self.eval = eval; self.evalWindows = evalWindows; self.evalSeqlen = evalSeqlen
         self.structuredOrder = structuredOrder
         self.evalEvery = evalEvery; self.evalOffset = evalOffset
+        self.uniform = uniform; self.uniformMultiple = uniformMultiple
         self.loraLearningRate = loraLearningRate; self.loraEpochs = loraEpochs; self.loraSubset = loraSubset
         self.loraTargets = loraTargets
     }
@@ -101,6 +106,8 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         structuredOrder = try c.decodeIfPresent(StructuredUpdateOrder.self, forKey: .structuredOrder) ?? .sequential
         evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? 1
         evalOffset = try c.decodeIfPresent(Int.self, forKey: .evalOffset) ?? 0
+        uniform = try c.decodeIfPresent(Bool.self, forKey: .uniform) ?? false
+        uniformMultiple = try c.decodeIfPresent(Int.self, forKey: .uniformMultiple) ?? 8
     }
 
     /// The JSON field names a request accepts (a sweep grid checks its keys against them).
@@ -110,7 +117,7 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         case model, structure, method, sparsity, shots, calibration, samples, seqlen, seed
         case dampG = "damp_g", dampA = "damp_a", maxCorrelate = "max_correlate", loraRank = "lora_rank"
         case eval, evalWindows = "eval_windows", evalSeqlen = "eval_seqlen", structuredOrder = "update_order", evalEvery = "eval_every"
-        case evalOffset = "eval_offset"
+        case evalOffset = "eval_offset", uniform, uniformMultiple = "uniform_multiple"
         case loraLearningRate = "lora_lr", loraEpochs = "lora_epochs", loraSubset = "lora_subset", loraTargets = "lora_targets"
     }
 }

@@ -35,12 +35,21 @@ extension ShotPruner {
             m.indices.count * (m.axis == .rows ? layers[m.layer].C : layers[m.layer].R)
         }
         var tau = -Float.infinity
+        var chosen: Set<Int>?
+        if let multiple = options.uniformMultiple {
+            try ctx.timed("threshold") {
+                chosen = try uniformSelection(plan, costs: costs, layers: layers, sparsity: options.sparsity,
+                                              multiple: multiple, size: size)
+                tau = chosen!.map { GlobalThreshold.sanitize(costs[$0]) }.max() ?? -Float.infinity
+            }
+        } else {
         ctx.timed("threshold") {
             tau = GlobalThreshold.coupled(
                 costs: costs, sizes: plan.structures.map { $0.members.reduce(0) { $0 + size($1) } },
                 group: plan.structures.map(\.group), groupMembers: plan.groups.map(\.count),
                 groupSizes: plan.groups.map { $0.members.reduce(0) { $0 + size($1) } },
                 totalParameters: layers.reduce(0) { $0 + $1.R * $1.C }, sparsity: options.sparsity)
+        }
         }
         try ctx.timed("update") {
             var rows = [Int: Set<Int>](), cols = [Int: Set<Int>]()
@@ -49,7 +58,7 @@ extension ShotPruner {
                 else { cols[m.layer, default: []].formUnion(m.indices) }
             }
             var left = plan.groups.map(\.count)
-            for (i, st) in plan.structures.enumerated() where costs[i] <= tau {
+            for (i, st) in plan.structures.enumerated() where chosen?.contains(i) ?? (costs[i] <= tau) {
                 st.members.forEach(take)
                 if let g = st.group { left[g] -= 1; if left[g] == 0 { plan.groups[g].members.forEach(take) } }
             }
@@ -61,5 +70,54 @@ extension ShotPruner {
             }
         }
         return tau
+    }
+
+    /// The `--uniform` selection: the same number of cheapest neurons and of cheapest whole KV groups in every
+    /// block (UniformWidths), never fewer than the structures earlier shots already zeroed.
+    static func uniformSelection(_ plan: CouplingPlan, costs: [Float], layers: [PrunableLayer], sparsity: Double,
+                                 multiple: Int, size: (CouplingPlan.Member) -> Int) throws -> Set<Int> {
+        let blockIDs = Set(plan.structures.map(\.block)).sorted()
+        var neurons = [Int: [Int]](), heads = [Int: [Int]]()  // block → structure indices
+        for (i, st) in plan.structures.enumerated() {
+            if st.kind == .neuron { neurons[st.block, default: []].append(i) } else { heads[st.block, default: []].append(i) }
+        }
+        func isZero(_ m: CouplingPlan.Member) -> Bool {
+            let l = layers[m.layer]
+            return m.indices.allSatisfy { j in
+                m.axis == .rows ? (0..<l.C).allSatisfy { l.weight.data[j * l.C + $0] == 0 }
+                                : (0..<l.R).allSatisfy { l.weight.data[$0 * l.C + j] == 0 }
+            }
+        }
+        var blocks: [UniformWidths.Block] = [], groupHeads: [[[Int]]] = []
+        var minNeurons = Int.max, minGroups = Int.max
+        for b in blockIDs {
+            let ns = neurons[b] ?? []
+            // KV groups of this block, in group order, with their heads.
+            var byGroup = [Int: [Int]]()
+            for i in heads[b] ?? [] { byGroup[plan.structures[i].group ?? -1 - i, default: []].append(i) }
+            let keys = byGroup.keys.sorted()
+            let gh = keys.map { byGroup[$0]! }
+            groupHeads.append(gh)
+            let groupSize = gh.first.map { hs in
+                hs.reduce(0) { t, i in t + plan.structures[i].members.reduce(0) { $0 + size($1) } }
+                    + (plan.structures[hs[0]].group.map { plan.groups[$0].members.reduce(0) { $0 + size($1) } } ?? 0)
+            } ?? 0
+            blocks.append(UniformWidths.Block(
+                neuronCosts: ns.map { costs[$0] },
+                neuronSize: ns.first.map { plan.structures[$0].members.reduce(0) { $0 + size($1) } } ?? 0,
+                groupCosts: gh.map { $0.reduce(Float(0)) { $0 + GlobalThreshold.sanitize(costs[$1]) } }, groupSize: groupSize))
+            minNeurons = min(minNeurons, ns.filter { plan.structures[$0].members.allSatisfy(isZero) }.count / max(multiple, 1) * max(multiple, 1))
+            minGroups = min(minGroups, gh.filter { $0.allSatisfy { plan.structures[$0].members.allSatisfy(isZero) } }.count)
+        }
+        let choice = try UniformWidths.choose(blocks: blocks, totalParameters: layers.reduce(0) { $0 + $1.R * $1.C },
+                                              sparsity: sparsity, multiple: multiple,
+                                              minNeurons: minNeurons == .max ? 0 : minNeurons, minGroups: minGroups == .max ? 0 : minGroups)
+        var out = Set<Int>()
+        for (bi, b) in blockIDs.enumerated() {
+            let ns = neurons[b] ?? []
+            for j in UniformWidths.cheapest(blocks[bi].neuronCosts, choice.neurons) { out.insert(ns[j]) }
+            for g in UniformWidths.cheapest(blocks[bi].groupCosts, choice.groups) { out.formUnion(groupHeads[bi][g]) }
+        }
+        return out
     }
 }

@@ -94,27 +94,32 @@ public enum ShotPruner {
                        : GlobalThreshold.unstructured(costs: costs, sparsity: options.sparsity)
         }
         guard let t = tau else { return nil }
+        // The correlated update is sequential within a layer but independent across layers: layers run in
+        // parallel on the job's BLAS threads. The baselines only mask.
+        let workers = options.method == .llmSurgeon ? blasThreads() : 1
+        let lock = NSLock()
         try ctx.timed("update") {
-            for i in layers.indices {
-                try ctx.check("update", i)
-                let l = layers[i]
-                var mask = [Bool](repeating: false, count: l.R * l.C)
-                if semi {
-                    SemiStructured.mark(&mask, elementCosts: costs[i], blockCosts: blocks[i], tau: t, R: l.R, C: l.C,
-                                        weightColumns: l.weightColumns)
-                } else {
-                    costs[i].withUnsafeBufferPointer { p in for j in 0..<p.count where p[j] <= t { mask[j] = true } }
-                }
-                costs[i] = []
-                if options.method == .llmSurgeon {
-                    try CorrelatedUpdate.apply(theta: &layers[i].weight, mask: mask, live: states[i].live,
-                                               ginv: states[i].ginv.full(), ainv: states[i].ainv.full(),
-                                               maxCorrelate: options.maxCorrelate, layer: l.name)
-                    states[i].release(); cache.release(layers[i].curvature)
-                } else {
-                    for j in mask.indices where mask[j] { layers[i].weight.data[j] = 0 }
+            try layers.withUnsafeMutableBufferPointer { lp in
+                try LayerParallel.forEach(count: lp.count, workers: workers) { i in
+                    try lock.withLock { try ctx.check("update", i) }
+                    let l = lp[i]
+                    var mask = [Bool](repeating: false, count: l.R * l.C)
+                    if semi {
+                        SemiStructured.mark(&mask, elementCosts: costs[i], blockCosts: blocks[i], tau: t, R: l.R, C: l.C,
+                                            weightColumns: l.weightColumns)
+                    } else {
+                        costs[i].withUnsafeBufferPointer { p in for j in 0..<p.count where p[j] <= t { mask[j] = true } }
+                    }
+                    if options.method == .llmSurgeon {
+                        try CorrelatedUpdate.apply(theta: &lp[i].weight, mask: mask, live: states[i].live,
+                                                   ginv: states[i].ginv.full(), ainv: states[i].ainv.full(),
+                                                   maxCorrelate: options.maxCorrelate, layer: l.name)
+                    } else {
+                        for j in mask.indices where mask[j] { lp[i].weight.data[j] = 0 }
+                    }
                 }
             }
+            for i in layers.indices { states[i].release(); cache.release(layers[i].curvature) }
         }
         return t
     }

@@ -43,6 +43,16 @@ public enum SPD {
         return a
     }
 
+    /// Solves `M x = b` in place for one right-hand side, reading only the row-major upper triangle of `m`
+    /// (column-major lower), which is overwritten by the Cholesky factor. No copy: for hot loops that reuse `m`.
+    public static func solveUpper(_ m: UnsafeMutablePointer<Double>, n: Int, _ b: UnsafeMutablePointer<Double>) throws {
+        var info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), m, Int32(n))
+        if info > 0 { throw LinearAlgebraError.notPositiveDefinite(order: n, minor: Int(info)) }
+        if info < 0 { throw LinearAlgebraError.lapack(routine: "dpotrf", info: Int(info)) }
+        info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), 1, m, Int32(n), b, Int32(n))
+        if info != 0 { throw LinearAlgebraError.lapack(routine: "dpotrs", info: Int(info)) }
+    }
+
     /// Solves `M X = B` for `nrhs` right-hand sides. `b` is column-major `n×nrhs` (each right-hand side
     /// contiguous), and is overwritten by `X`.
     public static func solve(_ m: [Double], n: Int, _ b: inout [Double], nrhs: Int) throws {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Checkpoint
 import Pruning
 
 extension PruneRequest.Structure: ExpressibleByArgument {}
@@ -36,6 +37,11 @@ struct Prune: ParsableCommand {
     @Option(name: .customLong("eval-seqlen"), help: "Evaluation window length.") var evalSeqlen = 2048
     @Option(name: .customLong("eval-every"), help: "Evaluate after every k-th shot (and the last).") var evalEvery = 1
     @Option(name: .customLong("eval-offset"), help: "Token offset of the first evaluation window (a dev split; held out of calibration when --eval is the calibration text).") var evalOffset = 0
+    @Flag(name: .long, help: "Coupled only: equal FFN widths and KV-group counts in every layer (a standard config.json).") var uniform = false
+    @Option(name: .customLong("uniform-multiple"), help: "With --uniform: FFN neurons are removed in multiples of this.") var uniformMultiple = 8
+    @Option(name: .long, help: "hf | gguf: also write the result in this format (the output directory always holds the dense HF model).") var format: CompactExport.Format = .hf
+    @Flag(name: .long, help: "Also write a compact model (removed neurons and heads deleted; coupled only) and measure it.") var compact = false
+    @Option(name: .long, help: "F32 | F16 | Q8_0 for --format gguf / --compact.") var storage: GGUFWriter.StorageType = .F32
     @Option(name: .long, help: "Continue the interrupted run in this output directory (reads its request.json).") var resume: String?
 
     func run() throws {
@@ -58,7 +64,13 @@ struct Prune: ParsableCommand {
                                    dampA: dampA, maxCorrelate: maxCorrelate, loraRank: loraRank, eval: eval,
                                    evalWindows: evalWindows, evalSeqlen: evalSeqlen, structuredOrder: updateOrder,
                                    loraLearningRate: loraLR, loraEpochs: loraEpochs, loraSubset: loraSubset, loraTargets: loraTargets,
-                                   evalEvery: evalEvery, evalOffset: evalOffset)
+                                   evalEvery: evalEvery, evalOffset: evalOffset, uniform: uniform, uniformMultiple: uniformMultiple)
+        }
+        if compact && request.structure != .coupled {
+            throw ValidationError("--compact deletes whole FFN neurons and attention heads, which only --structure coupled removes (\(request.structure.rawValue) leaves zeros inside matrices); use --structure coupled, or drop --compact for a dense model with exact zeros")
+        }
+        if compact && format == .hf && !request.uniform {
+            throw ValidationError("a compact Hugging Face directory needs the same widths in every layer: add --uniform, or use --format gguf --compact (per-layer widths, which llama.cpp reads)")
         }
         do { try request.validate() } catch let e as PruneRequest.Invalid { throw ValidationError(e.description) }
         let printer = ProgressPrinter()
@@ -70,6 +82,24 @@ struct Prune: ParsableCommand {
                             report.perplexityAfter.map { String(format: "%.4f", $0) } ?? "-",
                             report.seconds["total"] ?? 0, Double(report.peakRSSBytes ?? 0) / Double(1 << 30)))
         printer.line("wrote \(output.path): \(report.artifacts.joined(separator: ", "))")
+        if compact || format == .gguf { try exportResult(request, output: output, printer: printer) }
+    }
+
+    /// `--format gguf` / `--compact`: the same as `surgeon export --from OUT`, figures merged into report.json.
+    func exportResult(_ request: PruneRequest, output: URL, printer: ProgressPrinter) throws {
+        let ext = format == .gguf ? (compact ? "-compact-\(storage.rawValue).gguf" : "-\(storage.rawValue).gguf") : "-compact-hf"
+        let path = output.appendingPathComponent("export" + ext).path
+        let options = CompactExport.Options(format: format, compact: compact, uniform: compact && format == .hf, storage: storage,
+                                            path: path, eval: request.eval, evalWindows: request.evalWindows,
+                                            evalSeqlen: request.evalSeqlen)
+        let r: CompactExport.Report
+        do {
+            r = try CompactExport.run(modelPath: output.path, tokenizerFrom: request.model, options: options) { printer.line($0) }
+        } catch let e as Compaction.Failure { throw ValidationError(e.description) }
+        let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]; enc.keyEncodingStrategy = .convertToSnakeCase
+        try Export.merge(try enc.encode(r), into: output.appendingPathComponent("report.json").path,
+                         key: "export" + ext)
+        printer.line(Export.table(r))
     }
 }
 
