@@ -1,26 +1,44 @@
 #!/usr/bin/env bash
-# Coupled structured pruning at 20 % and 30 %, then compact GGUF export with the measured table
-# (parameters, bytes, perplexity masked vs compact, forward tokens/s and FLOPs per token), and
-# llama.cpp's perplexity of the compact GGUF when llama-cpp-python is installed.
-# Usage: scripts/bench_compact.sh [METHOD] [SAMPLES] [SEQLEN] [EVAL_WINDOWS]   (run from the package root)
+# Coupled structured pruning on the standard configuration (16 × 512 calibration tokens of valid.tokens,
+# seed 100, the default 6 shots), then the compact exports with the measured table (parameters, bytes,
+# perplexity masked vs compact on the first 16 test windows × 2048, forward tokens/s, FLOPs per token):
+#   - 20 % and 30 %: compact GGUF with per-layer widths, and llama.cpp's perplexity of it when
+#     llama-cpp-python is installed (scripts/verify_llamacpp.py);
+#   - 20 % with --uniform: compact Hugging Face directory with a standard config.json, and transformers'
+#     perplexity of it when torch + transformers are installed (scripts/verify_transformers.py).
+# Usage: scripts/bench_compact.sh [LEVELS] [UNIFORM_LEVELS]   (run from the package root; outputs in /tmp)
 set -euo pipefail
-METHOD=${1:-llm-surgeon}; SAMPLES=${2:-16}; SEQLEN=${3:-512}; WINDOWS=${4:-16}
-BIN=.build/release/surgeon
+LEVELS=${1:-"0.2 0.3"}; UNIFORM_LEVELS=${2:-"0.2"}
+BIN=${SURGEON_BIN:-.build/release/surgeon}
 MODEL=models/SmolLM2-135M-Instruct.Q4_1.gguf
 DATA=../shared/data/wikitext2
-PY=${SURGEON_LLAMA_PYTHON:-/work/venv-llama/bin/python}
+LLAMA_PY=${SURGEON_LLAMA_PYTHON:-/work/venv-llama/bin/python}
+TORCH_PY=${SURGEON_TORCH_PYTHON:-/work/venv-ref/bin/python}
 [ -x "$BIN" ] || swift build -c release --product surgeon
-for S in 0.2 0.3; do
-  OUT=/tmp/bench-compact-$METHOD-${S/./}
-  [ -f "$OUT/report.json" ] || env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$BIN" prune --model "$MODEL" \
-      --structure coupled --method "$METHOD" --sparsity "$S" --shots 2 --calibration "$DATA/valid.tokens" \
-      --samples "$SAMPLES" --seqlen "$SEQLEN" --seed 100 --out "$OUT"
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$BIN" export --from "$OUT" --format gguf --compact --storage F32 \
-      --eval "$DATA/test.txt" --eval-windows "$WINDOWS" --eval-seqlen 2048
-  if "$PY" -c "import llama_cpp" 2>/dev/null; then
-    "$PY" scripts/verify_llamacpp.py --gguf "$OUT/export-compact-F32.gguf" --text "$DATA/test.txt" \
-        --windows "$WINDOWS" --seqlen 2048 --report "$OUT/report.json"
+run() {  # OUT, extra prune flags…
+  local out=$1; shift
+  [ -f "$out/report.json" ] && grep -q '"exports"' "$out/report.json" && return 0
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$BIN" prune --model "$MODEL" --structure coupled \
+      --calibration "$DATA/valid.tokens" --samples 16 --seqlen 512 --seed 100 \
+      --eval "$DATA/test.txt" --eval-windows 16 --eval-seqlen 2048 --eval-every 6 --out "$out" "$@"
+}
+for S in $LEVELS; do
+  OUT=/tmp/bench-compact-${S/./}
+  run "$OUT" --sparsity "$S" --format gguf --compact --storage F32
+  if "$LLAMA_PY" -c "import llama_cpp" 2>/dev/null; then
+    "$LLAMA_PY" scripts/verify_llamacpp.py --gguf "$OUT/export-compact-F32.gguf" --text "$DATA/test.txt" \
+        --windows 16 --seqlen 2048 --report "$OUT/report.json"
   else
-    echo "llama-cpp-python not installed: skipping llama.cpp check"
+    echo "llama-cpp-python not installed: skipping the llama.cpp check"
+  fi
+done
+for S in $UNIFORM_LEVELS; do
+  OUT=/tmp/bench-compact-uniform-${S/./}
+  run "$OUT" --sparsity "$S" --uniform --format hf --compact
+  if "$TORCH_PY" -c "import torch, transformers" 2>/dev/null; then
+    "$TORCH_PY" scripts/verify_transformers.py --model "$OUT/export-compact-hf" --tokenizer "$MODEL" --text "$DATA/test.txt" \
+        --windows 16 --seqlen 2048 --report "$OUT/report.json"
+  else
+    echo "torch/transformers not installed: skipping the transformers check"
   fi
 done
