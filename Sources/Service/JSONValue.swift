@@ -15,6 +15,7 @@ enum JSONValue: Decodable, Equatable, Sendable {
 
     var string: String? { if case .string(let s) = self { return s }; return nil }
     var number: Double? { if case .number(let d) = self { return d }; return nil }
+    var bool: Bool? { if case .bool(let b) = self { return b }; return nil }
     /// An integral number within Int range.
     var int: Int? {
         guard case .number(let d) = self, d == d.rounded(), abs(d) < 9.0e15 else { return nil }

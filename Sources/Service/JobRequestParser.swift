@@ -5,7 +5,7 @@ import Pruning
 struct JobRequestParser {
     static let known: Set<String> = ["model", "calibration", "eval", "structure", "method", "sparsity", "shots", "samples",
                                      "seqlen", "seed", "damp_g", "damp_a", "max_correlate", "lora_rank", "eval_windows", "eval_seqlen",
-                                     "update_order"]
+                                     "update_order", "eval_offset", "uniform", "uniform_multiple"]
 
     var errors: [Problem.FieldError] = []
 
@@ -28,12 +28,16 @@ struct JobRequestParser {
         let evalWindows = int(body, "eval_windows", 1...100_000)
         let evalSeqlen = int(body, "eval_seqlen", 8...32768) ?? 2048
         let order = enumValue(body, "update_order", StructuredUpdateOrder.self) ?? .sequential
+        let evalOffset = int(body, "eval_offset", 0...1_000_000_000) ?? 0
+        let uniform = bool(body, "uniform") ?? false
+        let uniformMultiple = int(body, "uniform_multiple", 1...4096) ?? 8
         if evalWindows != nil && eval == nil { errors.append(.init("/eval_windows", "needs eval (a text name)")) }
         guard errors.isEmpty, let model, let sparsity else { return nil }
         return PruneRequest(model: model, structure: structure, method: method, sparsity: sparsity, shots: shots,
                             calibration: calibration ?? "", samples: samples, seqlen: seqlen, seed: UInt64(seed),
                             dampG: dampG, dampA: dampA, maxCorrelate: maxCorrelate, loraRank: loraRank, eval: eval,
-                            evalWindows: evalWindows, evalSeqlen: evalSeqlen, structuredOrder: order)
+                            evalWindows: evalWindows, evalSeqlen: evalSeqlen, structuredOrder: order,
+                            evalOffset: evalOffset, uniform: uniform, uniformMultiple: uniformMultiple)
     }
 
     /// The runner's own rules (`PruneRequest.validate`), as field errors: each message starts with
@@ -79,6 +83,12 @@ struct JobRequestParser {
             return nil
         }
         return d
+    }
+
+    private mutating func bool(_ body: [String: JSONValue], _ key: String) -> Bool? {
+        guard let v = body[key], v != .null else { return nil }
+        guard let b = v.bool else { errors.append(.init("/\(key)", "must be true or false")); return nil }
+        return b
     }
 
     private mutating func int(_ body: [String: JSONValue], _ key: String, _ range: ClosedRange<Int>) -> Int? {

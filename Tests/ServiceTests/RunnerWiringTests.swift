@@ -35,6 +35,24 @@ final class RunnerWiringTests: XCTestCase {
         XCTAssertEqual((bad.json["errors"] as? [[String: Any]])?.first?["pointer"] as? String, "/update_order")
     }
 
+    /// `uniform` (coupled only) and `eval_offset` reach the request; a uniform structured job is refused at submit.
+    func testUniformAndEvalOffset_AreParsedAndValidated() throws {
+        let h = try ServiceHarness(start: false)
+        h.seedInputs()
+        let ok = h.send("POST", "/v1/jobs", auth: h.alice, json: #"{"model":"m.gguf","calibration":"cal.txt","sparsity":0.2,"structure":"coupled","uniform":true,"uniform_multiple":16,"eval_offset":4096}"#)
+        XCTAssertEqual(ok.status, 201)
+        let req = ok.json["request"] as? [String: Any]
+        XCTAssertEqual(req?["uniform"] as? Bool, true)
+        XCTAssertEqual(req?["uniform_multiple"] as? Int, 16)
+        XCTAssertEqual(req?["eval_offset"] as? Int, 4096)
+        let wrong = h.send("POST", "/v1/jobs", auth: h.alice, json: #"{"model":"m.gguf","calibration":"cal.txt","sparsity":0.2,"uniform":true}"#)
+        XCTAssertEqual(wrong.status, 422)
+        XCTAssertEqual((wrong.json["errors"] as? [[String: Any]])?.first?["pointer"] as? String, "/uniform")
+        let notBool = h.send("POST", "/v1/jobs", auth: h.alice, json: #"{"model":"m.gguf","calibration":"cal.txt","sparsity":0.2,"structure":"coupled","uniform":"yes"}"#)
+        XCTAssertEqual(notBool.status, 422)
+        XCTAssertEqual((notBool.json["errors"] as? [[String: Any]])?.first?["pointer"] as? String, "/uniform")
+    }
+
     func testEmptyUpload_Is400AndKeepsThePreviousFile() throws {
         let h = try ServiceHarness(start: false)
         XCTAssertEqual(h.send("PUT", "/v1/texts/t.txt", auth: h.alice, body: [1, 2, 3]).status, 201)
