@@ -87,6 +87,8 @@ public struct EffectiveSettings: Codable, Sendable, Equatable {
     public var dampG: Double
     public var dampA: Double
     public var updateOrder: StructuredUpdateOrder
+    /// Weights per correlated chunk (unstructured and 2:4 LLM Surgeon only; nil otherwise).
+    public var maxCorrelate: Int?
     /// Where the damping came from: the request, or the measured default of this structure.
     public var source: String
 
@@ -95,11 +97,13 @@ public struct EffectiveSettings: Codable, Sendable, Equatable {
         dampG = request.dampG ?? d.g
         dampA = request.dampA ?? d.a
         updateOrder = request.structuredOrder
+        maxCorrelate = request.method == .llmSurgeon && (request.structure == .unstructured || request.structure == .semi24)
+            ? request.maxCorrelate : nil
         source = request.dampG != nil && request.dampA != nil ? "request"
             : "default for \(request.structure.rawValue): \(ShotOptions.defaultDampingSource(request.structure))"
     }
 
     enum CodingKeys: String, CodingKey {
-        case dampG = "damp_g", dampA = "damp_a", updateOrder = "update_order", source
+        case dampG = "damp_g", dampA = "damp_a", updateOrder = "update_order", maxCorrelate = "max_correlate", source
     }
 }

@@ -23,7 +23,7 @@ struct JobRequestParser {
         let seed = int(body, "seed", 0...Int(Int32.max)) ?? 100
         let dampG = number(body, "damp_g", required: false, open: 0...1e6)
         let dampA = number(body, "damp_a", required: false, open: 0...1e6)
-        let maxCorrelate = int(body, "max_correlate", 1...1_000_000) ?? 2000
+        let maxCorrelate = int(body, "max_correlate", 1...1_000_000) ?? PruneRequest.defaultMaxCorrelate
         let loraRank = int(body, "lora_rank", 0...64) ?? 0
         let evalWindows = int(body, "eval_windows", 1...100_000)
         let evalSeqlen = int(body, "eval_seqlen", 8...32768) ?? 2048

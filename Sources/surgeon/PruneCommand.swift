@@ -23,8 +23,8 @@ struct Prune: ParsableCommand {
     @Option(name: .long, help: "Calibration sequence length in tokens.") var seqlen = 512
     @Option(name: .long, help: "Seed of the calibration sampler (Python's random.sample).") var seed: UInt64 = 100
     @Option(name: .customLong("damp-g"), help: "Relative damping of G (default 0.1; docs/quality.md).") var dampG: Double?
-    @Option(name: .customLong("damp-a"), help: "Relative damping of A (default 0.1 structured/coupled, 0.01 unstructured/2:4).") var dampA: Double?
-    @Option(name: .customLong("max-correlate"), help: "Weights per correlated chunk (unstructured, 2:4).") var maxCorrelate = 2000
+    @Option(name: .customLong("damp-a"), help: "Relative damping of A (default 0.1; docs/quality.md).") var dampA: Double?
+    @Option(name: .customLong("max-correlate"), help: "Weights per correlated chunk (unstructured, 2:4; the reference: 2000).") var maxCorrelate = PruneRequest.defaultMaxCorrelate
     @Option(name: .customLong("update-order"), help: "Structured row/column updates: sequential (default, docs/quality.md) or summed (the reference).") var updateOrder: StructuredUpdateOrder = .sequential
     @Option(name: .customLong("lora-rank"), help: "Rank of the interleaved low-rank correction (0: off).") var loraRank = 0
     @Option(name: .customLong("lora-lr"), help: "Adam learning rate of the low-rank correction.") var loraLR = 1e-4
