@@ -76,11 +76,7 @@ extension ShotPruner {
     /// block (UniformWidths), never fewer than the structures earlier shots already zeroed.
     static func uniformSelection(_ plan: CouplingPlan, costs: [Float], layers: [PrunableLayer], sparsity: Double,
                                  multiple: Int, size: (CouplingPlan.Member) -> Int) throws -> Set<Int> {
-        let blockIDs = Set(plan.structures.map(\.block)).sorted()
-        var neurons = [Int: [Int]](), heads = [Int: [Int]]()  // block → structure indices
-        for (i, st) in plan.structures.enumerated() {
-            if st.kind == .neuron { neurons[st.block, default: []].append(i) } else { heads[st.block, default: []].append(i) }
-        }
+        let u = uniformBlocks(plan, costs: costs, size: size)
         func isZero(_ m: CouplingPlan.Member) -> Bool {
             let l = layers[m.layer]
             return m.indices.allSatisfy { j in
@@ -88,36 +84,51 @@ extension ShotPruner {
                                 : (0..<l.R).allSatisfy { l.weight.data[$0 * l.C + j] == 0 }
             }
         }
-        var blocks: [UniformWidths.Block] = [], groupHeads: [[[Int]]] = []
-        var minNeurons = Int.max, minGroups = Int.max
-        for b in blockIDs {
-            let ns = neurons[b] ?? []
-            // KV groups of this block, in group order, with their heads.
-            var byGroup = [Int: [Int]]()
-            for i in heads[b] ?? [] { byGroup[plan.structures[i].group ?? -1 - i, default: []].append(i) }
-            let keys = byGroup.keys.sorted()
-            let gh = keys.map { byGroup[$0]! }
-            groupHeads.append(gh)
-            let groupSize = gh.first.map { hs in
-                hs.reduce(0) { t, i in t + plan.structures[i].members.reduce(0) { $0 + size($1) } }
-                    + (plan.structures[hs[0]].group.map { plan.groups[$0].members.reduce(0) { $0 + size($1) } } ?? 0)
-            } ?? 0
-            blocks.append(UniformWidths.Block(
-                neuronCosts: ns.map { costs[$0] },
-                neuronSize: ns.first.map { plan.structures[$0].members.reduce(0) { $0 + size($1) } } ?? 0,
-                groupCosts: gh.map { $0.reduce(Float(0)) { $0 + GlobalThreshold.sanitize(costs[$1]) } }, groupSize: groupSize))
-            minNeurons = min(minNeurons, ns.filter { plan.structures[$0].members.allSatisfy(isZero) }.count / max(multiple, 1) * max(multiple, 1))
-            minGroups = min(minGroups, gh.filter { $0.allSatisfy { plan.structures[$0].members.allSatisfy(isZero) } }.count)
-        }
-        let choice = try UniformWidths.choose(blocks: blocks, totalParameters: layers.reduce(0) { $0 + $1.R * $1.C },
-                                              sparsity: sparsity, multiple: multiple,
-                                              minNeurons: minNeurons == .max ? 0 : minNeurons, minGroups: minGroups == .max ? 0 : minGroups)
+        func gone(_ i: Int) -> Bool { plan.structures[i].members.allSatisfy(isZero) }
+        let m = max(multiple, 1)
+        let minNeurons = u.neurons.map { $0.filter(gone).count / m * m }.min() ?? 0
+        let minGroups = u.groupHeads.map { $0.filter { $0.allSatisfy(gone) }.count }.min() ?? 0
+        let choice = try UniformWidths.choose(blocks: u.blocks, totalParameters: layers.reduce(0) { $0 + $1.R * $1.C },
+                                              sparsity: sparsity, multiple: multiple, minNeurons: minNeurons, minGroups: minGroups)
         var out = Set<Int>()
-        for (bi, b) in blockIDs.enumerated() {
-            let ns = neurons[b] ?? []
-            for j in UniformWidths.cheapest(blocks[bi].neuronCosts, choice.neurons) { out.insert(ns[j]) }
-            for g in UniformWidths.cheapest(blocks[bi].groupCosts, choice.groups) { out.formUnion(groupHeads[bi][g]) }
+        for b in u.blocks.indices {
+            for j in UniformWidths.cheapest(u.blocks[b].neuronCosts, choice.neurons) { out.insert(u.neurons[b][j]) }
+            for g in UniformWidths.cheapest(u.blocks[b].groupCosts, choice.groups) { out.formUnion(u.groupHeads[b][g]) }
         }
         return out
+    }
+
+    /// Per decoder block: its neurons (structure indices), its KV groups' query heads, and the candidates with
+    /// their costs and parameter counts.
+    static func uniformBlocks(_ plan: CouplingPlan, costs: [Float], size: (CouplingPlan.Member) -> Int)
+        -> (blocks: [UniformWidths.Block], neurons: [[Int]], groupHeads: [[[Int]]]) {
+        var neurons = [Int: [Int]](), heads = [Int: [Int]]()  // block → structure indices
+        for (i, st) in plan.structures.enumerated() {
+            if st.kind == .neuron { neurons[st.block, default: []].append(i) } else { heads[st.block, default: []].append(i) }
+        }
+        func params(_ i: Int) -> Int { plan.structures[i].members.reduce(0) { $0 + size($1) } }
+        var blocks: [UniformWidths.Block] = [], ns: [[Int]] = [], gh: [[[Int]]] = []
+        for b in Set(plan.structures.map(\.block)).sorted() {
+            let n = neurons[b] ?? []
+            var byGroup = [Int: [Int]]()
+            for i in heads[b] ?? [] { byGroup[plan.structures[i].group ?? -1 - i, default: []].append(i) }
+            let groups = byGroup.keys.sorted().map { byGroup[$0]! }
+            let groupSize = groups.first.map { hs in
+                hs.reduce(0) { $0 + params($1) } + (plan.structures[hs[0]].group.map { plan.groups[$0].members.reduce(0) { $0 + size($1) } } ?? 0)
+            } ?? 0
+            blocks.append(UniformWidths.Block(
+                neuronCosts: n.map { costs[$0] }, neuronSize: n.first.map(params) ?? 0,
+                groupCosts: groups.map { $0.reduce(Float(0)) { $0 + GlobalThreshold.sanitize(costs[$1]) } }, groupSize: groupSize))
+            ns.append(n); gh.append(groups)
+        }
+        return (blocks, ns, gh)
+    }
+
+    /// Throws `UniformWidths.Unreachable` when no uniform widths reach `sparsity` (checked before any shot).
+    public static func checkUniform(_ plan: CouplingPlan, shapes: [(rows: Int, cols: Int)], sparsity: Double, multiple: Int) throws {
+        func size(_ m: CouplingPlan.Member) -> Int { m.indices.count * (m.axis == .rows ? shapes[m.layer].cols : shapes[m.layer].rows) }
+        let u = uniformBlocks(plan, costs: [Float](repeating: 0, count: plan.structures.count), size: size)
+        _ = try UniformWidths.choose(blocks: u.blocks, totalParameters: shapes.reduce(0) { $0 + $1.rows * $1.cols },
+                                     sparsity: sparsity, multiple: multiple)
     }
 }

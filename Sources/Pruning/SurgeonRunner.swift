@@ -53,6 +53,10 @@ public struct SurgeonRunner: PruneRunner {
                                              seqlen: request.seqlen, seed: request.seed, excluding: heldOut)
         if let heldOut { log?("dev split: tokens \(heldOut.lowerBound)..<\(heldOut.upperBound) of the calibration text are evaluated and never calibrated on") }
         let coupling = request.structure == .coupled ? try Self.couplingPlan(lm.model) : nil
+        if let coupling, request.uniform {
+            let shapes = lm.model.blocks.flatMap { $0.linears.map { (rows: $0.rows, cols: $0.cols) } }
+            try ShotPruner.checkUniform(coupling, shapes: shapes, sparsity: request.sparsity, multiple: request.uniformMultiple)
+        }
         try ShotCheckpoint.writeJSON(request, to: outputDirectory.appendingPathComponent("request.json"))
 
         // Resume after the last finished shot, or measure the dense model first.

@@ -79,6 +79,28 @@ final class UniformWidthsTests: XCTestCase {
         XCTAssertThrowsError(try r.validate(checkFiles: false))
     }
 
+    /// An unreachable uniform target fails before the first shot, naming the largest reachable fraction.
+    func testUnreachableUniformTargetFailsBeforeAnyShot() throws {
+        guard FileManager.default.fileExists(atPath: SurgeonRunnerTests.modelPath) else {
+            throw XCTSkip("SmolLM2 not installed; run scripts/setup.sh")
+        }
+        let req = PruneRequest(model: SurgeonRunnerTests.modelPath, structure: .coupled, sparsity: 0.95, shots: 2,
+                               calibration: SurgeonRunnerTests.calibration, samples: 1, seqlen: 24, uniform: true)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("surgeon-uniform-bad-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        final class Phases: @unchecked Sendable { var seen = Set<String>() }
+        let phases = Phases()
+        XCTAssertThrowsError(try SurgeonRunner().run(req, outputDirectory: out, progress: { phases.seen.insert($0.phase) },
+                                                     isCancelled: { false })) { e in
+            guard let u = e as? UniformWidths.Unreachable else { return XCTFail("\(e)") }
+            // SmolLM2: 1528 of 1536 neurons and 2 of 3 KV groups per layer at most.
+            XCTAssertGreaterThan(u.maximum, 0.8)
+            XCTAssertLessThan(u.maximum, 0.95)
+            XCTAssertTrue(u.description.contains("at most"), u.description)
+        }
+        XCTAssertFalse(phases.seen.contains("curvature"), "failed after work started: \(phases.seen)")
+    }
+
     /// Real model, 2 shots of coupled pruning with --uniform: every block loses the same neurons count and the
     /// same whole KV groups, and the compact Hugging Face export has a standard config with those widths.
     func testUniformCoupledRun_GivesEqualWidthsAndAStandardCompactConfig() throws {
