@@ -69,7 +69,7 @@ public struct PruneRequest: Codable, Sendable, Equatable {
                 loraRank: Int = 0, eval: String? = nil, evalWindows: Int? = nil, evalSeqlen: Int = 2048,
                 structuredOrder: StructuredUpdateOrder = .sequential, loraLearningRate: Double = 1e-4, loraEpochs: Int = 5,
                 loraSubset: Double = 0.025, loraTargets: LowRankTargets = .all,
-                evalEvery: Int = 1, evalOffset: Int = 0, uniform: Bool = false, uniformMultiple: Int = 8) {
+                evalEvery: Int = 1, evalOffset: Int = 0, uniform: Bool = false, uniformMultiple: Int = PruneRequest.defaultUniformMultiple) {
         self.model = model; self.structure = structure; self.method = method; self.sparsity = sparsity
         self.shots = shots; self.calibration = calibration; self.samples = samples; self.seqlen = seqlen
         self.seed = seed; self.dampG = dampG; self.dampA = dampA; self.maxCorrelate = maxCorrelate
@@ -107,13 +107,15 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? 1
         evalOffset = try c.decodeIfPresent(Int.self, forKey: .evalOffset) ?? 0
         uniform = try c.decodeIfPresent(Bool.self, forKey: .uniform) ?? false
-        uniformMultiple = try c.decodeIfPresent(Int.self, forKey: .uniformMultiple) ?? 8
+        uniformMultiple = try c.decodeIfPresent(Int.self, forKey: .uniformMultiple) ?? PruneRequest.defaultUniformMultiple
     }
 
     /// Weights per correlated chunk of unstructured and 2:4 LLM Surgeon. The reference scripts use 2,000; the
     /// update's cost grows with the square of the chunk, and 500 keeps a 5-shot 50 % job within 15 minutes on
     /// 2 cores (docs/quality.md) while beating SparseGPT and Wanda on the dev split.
     public static let defaultMaxCorrelate = 500
+    /// `--uniform`: FFN neurons removed in multiples of this (tensor-core and SIMD friendly widths).
+    public static let defaultUniformMultiple = 8
 
     /// The JSON field names a request accepts (a sweep grid checks its keys against them).
     public static var fieldNames: [String] { CodingKeys.allCases.map(\.rawValue) }

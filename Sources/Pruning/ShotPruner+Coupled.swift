@@ -43,13 +43,13 @@ extension ShotPruner {
                 tau = chosen!.map { GlobalThreshold.sanitize(costs[$0]) }.max() ?? -Float.infinity
             }
         } else {
-        ctx.timed("threshold") {
-            tau = GlobalThreshold.coupled(
-                costs: costs, sizes: plan.structures.map { $0.members.reduce(0) { $0 + size($1) } },
-                group: plan.structures.map(\.group), groupMembers: plan.groups.map(\.count),
-                groupSizes: plan.groups.map { $0.members.reduce(0) { $0 + size($1) } },
-                totalParameters: layers.reduce(0) { $0 + $1.R * $1.C }, sparsity: options.sparsity)
-        }
+            ctx.timed("threshold") {
+                tau = GlobalThreshold.coupled(
+                    costs: costs, sizes: plan.structures.map { $0.members.reduce(0) { $0 + size($1) } },
+                    group: plan.structures.map(\.group), groupMembers: plan.groups.map(\.count),
+                    groupSizes: plan.groups.map { $0.members.reduce(0) { $0 + size($1) } },
+                    totalParameters: layers.reduce(0) { $0 + $1.R * $1.C }, sparsity: options.sparsity)
+            }
         }
         try ctx.timed("update") {
             var rows = [Int: Set<Int>](), cols = [Int: Set<Int>]()

@@ -99,27 +99,32 @@ public enum ShotPruner {
         let workers = options.method == .llmSurgeon ? blasThreads() : 1
         let lock = NSLock()
         try ctx.timed("update") {
-            try layers.withUnsafeMutableBufferPointer { lp in
+            // Each worker touches only element i of these arrays, so per-layer buffers are freed as soon as the
+            // layer is done (the costs alone are 4 bytes per weight); the shared inverse cache takes the lock.
+            try layers.withUnsafeMutableBufferPointer { lp in try states.withUnsafeMutableBufferPointer { sp in
+            try costs.withUnsafeMutableBufferPointer { cp in
                 try LayerParallel.forEach(count: lp.count, workers: workers) { i in
                     try lock.withLock { try ctx.check("update", i) }
                     let l = lp[i]
                     var mask = [Bool](repeating: false, count: l.R * l.C)
                     if semi {
-                        SemiStructured.mark(&mask, elementCosts: costs[i], blockCosts: blocks[i], tau: t, R: l.R, C: l.C,
+                        SemiStructured.mark(&mask, elementCosts: cp[i], blockCosts: blocks[i], tau: t, R: l.R, C: l.C,
                                             weightColumns: l.weightColumns)
                     } else {
-                        costs[i].withUnsafeBufferPointer { p in for j in 0..<p.count where p[j] <= t { mask[j] = true } }
+                        cp[i].withUnsafeBufferPointer { p in for j in 0..<p.count where p[j] <= t { mask[j] = true } }
                     }
+                    cp[i] = []
                     if options.method == .llmSurgeon {
-                        try CorrelatedUpdate.apply(theta: &lp[i].weight, mask: mask, live: states[i].live,
-                                                   ginv: states[i].ginv.full(), ainv: states[i].ainv.full(),
+                        try CorrelatedUpdate.apply(theta: &lp[i].weight, mask: mask, live: sp[i].live,
+                                                   ginv: sp[i].ginv.full(), ainv: sp[i].ainv.full(),
                                                    maxCorrelate: options.maxCorrelate, layer: l.name)
                     } else {
                         for j in mask.indices where mask[j] { lp[i].weight.data[j] = 0 }
                     }
+                    sp[i].release()
+                    lock.withLock { cache.release(lp[i].curvature) }
                 }
-            }
-            for i in layers.indices { states[i].release(); cache.release(layers[i].curvature) }
+            } } }
         }
         return t
     }

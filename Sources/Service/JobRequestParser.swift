@@ -30,7 +30,7 @@ struct JobRequestParser {
         let order = enumValue(body, "update_order", StructuredUpdateOrder.self) ?? .sequential
         let evalOffset = int(body, "eval_offset", 0...1_000_000_000) ?? 0
         let uniform = bool(body, "uniform") ?? false
-        let uniformMultiple = int(body, "uniform_multiple", 1...4096) ?? 8
+        let uniformMultiple = int(body, "uniform_multiple", 1...4096) ?? PruneRequest.defaultUniformMultiple
         if evalWindows != nil && eval == nil { errors.append(.init("/eval_windows", "needs eval (a text name)")) }
         guard errors.isEmpty, let model, let sparsity else { return nil }
         return PruneRequest(model: model, structure: structure, method: method, sparsity: sparsity, shots: shots,

@@ -23,9 +23,12 @@ public enum SPD {
     /// In-place Cholesky factorisation: on return the upper triangle holds `U` with `M = Uᵀ U`
     /// (column-major lower `L`, which is the same memory for a symmetric input).
     public static func factor(_ m: inout [Double], n: Int) throws {
-        let info = m.withUnsafeMutableBufferPointer {
-            LAPACKE_dpotrf(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), $0.baseAddress, Int32(n))
-        }
+        try m.withUnsafeMutableBufferPointer { try factor($0.baseAddress!, n: n) }
+    }
+
+    /// `factor` on raw storage (only the column-major lower triangle is read).
+    public static func factor(_ m: UnsafeMutablePointer<Double>, n: Int) throws {
+        let info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), m, Int32(n))
         if info > 0 { throw LinearAlgebraError.notPositiveDefinite(order: n, minor: Int(info)) }
         if info < 0 { throw LinearAlgebraError.lapack(routine: "dpotrf", info: Int(info)) }
     }
@@ -46,10 +49,8 @@ public enum SPD {
     /// Solves `M x = b` in place for one right-hand side, reading only the row-major upper triangle of `m`
     /// (column-major lower), which is overwritten by the Cholesky factor. No copy: for hot loops that reuse `m`.
     public static func solveUpper(_ m: UnsafeMutablePointer<Double>, n: Int, _ b: UnsafeMutablePointer<Double>) throws {
-        var info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), m, Int32(n))
-        if info > 0 { throw LinearAlgebraError.notPositiveDefinite(order: n, minor: Int(info)) }
-        if info < 0 { throw LinearAlgebraError.lapack(routine: "dpotrf", info: Int(info)) }
-        info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), 1, m, Int32(n), b, Int32(n))
+        try factor(m, n: n)
+        let info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), 1, m, Int32(n), b, Int32(n))
         if info != 0 { throw LinearAlgebraError.lapack(routine: "dpotrs", info: Int(info)) }
     }
 

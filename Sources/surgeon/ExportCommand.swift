@@ -34,25 +34,39 @@ struct Export: ParsableCommand {
             request = try? JSONDecoder().decode(PruneRequest.self, from: data)
         }
         let source = from ?? model!
-        let ext = format == .gguf ? (compact ? "-compact-\(storage.rawValue).gguf" : "-\(storage.rawValue).gguf") : (compact ? "-compact-hf" : "-hf")
+        let ext = Self.suffix(format: format, compact: compact, storage: storage)
         let path = out ?? (from.map { $0 + "/export" + ext } ?? "export" + ext)
         let options = CompactExport.Options(
             format: format, compact: compact, uniform: uniform, storage: storage, path: path,
             eval: noEval ? nil : (eval ?? request?.eval), evalWindows: evalWindows ?? request?.evalWindows,
             evalSeqlen: evalSeqlen ?? request?.evalSeqlen ?? 2048, benchSeqlen: benchSeqlen, benchReps: benchReps)
+        let (report, json) = try Self.write(source: source, tokenizerFrom: tokenizer ?? request?.model ?? model,
+                                            options: options, recordIn: from) {
+            FileHandle.standardError.write(Data(($0 + "\n").utf8))
+        }
+        print(String(decoding: json, as: UTF8.self))
+        print(Self.table(report))
+    }
+
+    /// The file-name suffix of an export (`export<suffix>` inside an output directory).
+    static func suffix(format: CompactExport.Format, compact: Bool, storage: GGUFWriter.StorageType) -> String {
+        format == .gguf ? (compact ? "-compact-\(storage.rawValue).gguf" : "-\(storage.rawValue).gguf") : (compact ? "-compact-hf" : "-hf")
+    }
+
+    /// Writes and measures the export; with `recordIn` (a pruning output directory) adds the figures to its
+    /// report.json under `exports`. Also used by `surgeon prune --format/--compact`.
+    static func write(source: String, tokenizerFrom: String?, options: CompactExport.Options, recordIn from: String?,
+                      log: (String) -> Void) throws -> (CompactExport.Report, Data) {
         let report: CompactExport.Report
         do {
-            report = try CompactExport.run(modelPath: source, tokenizerFrom: tokenizer ?? request?.model ?? model, options: options) {
-                FileHandle.standardError.write(Data(($0 + "\n").utf8))
-            }
+            report = try CompactExport.run(modelPath: source, tokenizerFrom: tokenizerFrom, options: options, log: log)
         } catch let e as Compaction.Failure {
             throw ValidationError(e.description)
         }
         let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]; enc.keyEncodingStrategy = .convertToSnakeCase
         let json = try enc.encode(report)
-        if let from { try Self.merge(json, into: from + "/report.json", key: "export_" + URL(fileURLWithPath: path).lastPathComponent) }
-        print(String(decoding: json, as: UTF8.self))
-        print(Self.table(report))
+        if let from { try merge(json, into: from + "/report.json", key: "export_" + URL(fileURLWithPath: options.path).lastPathComponent) }
+        return (report, json)
     }
 
     /// Adds `json` under `key` to the object in `path` (creating it when absent), keeping every other key.

@@ -38,7 +38,7 @@ struct Prune: ParsableCommand {
     @Option(name: .customLong("eval-every"), help: "Evaluate after every k-th shot (and the last).") var evalEvery = 1
     @Option(name: .customLong("eval-offset"), help: "Token offset of the first evaluation window (a dev split; held out of calibration when --eval is the calibration text).") var evalOffset = 0
     @Flag(name: .long, help: "Coupled only: equal FFN widths and KV-group counts in every layer (a standard config.json).") var uniform = false
-    @Option(name: .customLong("uniform-multiple"), help: "With --uniform: FFN neurons are removed in multiples of this.") var uniformMultiple = 8
+    @Option(name: .customLong("uniform-multiple"), help: "With --uniform: FFN neurons are removed in multiples of this.") var uniformMultiple = PruneRequest.defaultUniformMultiple
     @Option(name: .long, help: "hf | gguf: also write the result in this format (the output directory always holds the dense HF model).") var format: CompactExport.Format = .hf
     @Flag(name: .long, help: "Also write a compact model (removed neurons and heads deleted; coupled only) and measure it.") var compact = false
     @Option(name: .long, help: "F32 | F16 | Q8_0 for --format gguf / --compact.") var storage: GGUFWriter.StorageType = .F32
@@ -87,18 +87,12 @@ struct Prune: ParsableCommand {
 
     /// `--format gguf` / `--compact`: the same as `surgeon export --from OUT`, figures merged into report.json.
     func exportResult(_ request: PruneRequest, output: URL, printer: ProgressPrinter) throws {
-        let ext = format == .gguf ? (compact ? "-compact-\(storage.rawValue).gguf" : "-\(storage.rawValue).gguf") : "-compact-hf"
-        let path = output.appendingPathComponent("export" + ext).path
+        let path = output.appendingPathComponent("export" + Export.suffix(format: format, compact: compact, storage: storage)).path
         let options = CompactExport.Options(format: format, compact: compact, uniform: compact && format == .hf, storage: storage,
                                             path: path, eval: request.eval, evalWindows: request.evalWindows,
                                             evalSeqlen: request.evalSeqlen)
-        let r: CompactExport.Report
-        do {
-            r = try CompactExport.run(modelPath: output.path, tokenizerFrom: request.model, options: options) { printer.line($0) }
-        } catch let e as Compaction.Failure { throw ValidationError(e.description) }
-        let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]; enc.keyEncodingStrategy = .convertToSnakeCase
-        try Export.merge(try enc.encode(r), into: output.appendingPathComponent("report.json").path,
-                         key: "export" + ext)
+        let (r, _) = try Export.write(source: output.path, tokenizerFrom: request.model, options: options,
+                                      recordIn: output.path) { printer.line($0) }
         printer.line(Export.table(r))
     }
 }

@@ -79,13 +79,18 @@ final class UniformWidthsTests: XCTestCase {
         XCTAssertThrowsError(try r.validate(checkFiles: false))
     }
 
-    /// An unreachable uniform target fails before the first shot, naming the largest reachable fraction.
-    func testUnreachableUniformTargetFailsBeforeAnyShot() throws {
+    /// A 2-shot coupled `--uniform` request on the real model with a tiny calibration set.
+    func uniformRequest(sparsity: Double) throws -> PruneRequest {
         guard FileManager.default.fileExists(atPath: SurgeonRunnerTests.modelPath) else {
             throw XCTSkip("SmolLM2 not installed; run scripts/setup.sh")
         }
-        let req = PruneRequest(model: SurgeonRunnerTests.modelPath, structure: .coupled, sparsity: 0.95, shots: 2,
-                               calibration: SurgeonRunnerTests.calibration, samples: 1, seqlen: 24, uniform: true)
+        return PruneRequest(model: SurgeonRunnerTests.modelPath, structure: .coupled, sparsity: sparsity, shots: 2,
+                            calibration: SurgeonRunnerTests.calibration, samples: 1, seqlen: 24, uniform: true)
+    }
+
+    /// An unreachable uniform target fails before the first shot, naming the largest reachable fraction.
+    func testUnreachableUniformTargetFailsBeforeAnyShot() throws {
+        let req = try uniformRequest(sparsity: 0.95)
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("surgeon-uniform-bad-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
         final class Phases: @unchecked Sendable { var seen = Set<String>() }
@@ -104,11 +109,7 @@ final class UniformWidthsTests: XCTestCase {
     /// Real model, 2 shots of coupled pruning with --uniform: every block loses the same neurons count and the
     /// same whole KV groups, and the compact Hugging Face export has a standard config with those widths.
     func testUniformCoupledRun_GivesEqualWidthsAndAStandardCompactConfig() throws {
-        guard FileManager.default.fileExists(atPath: SurgeonRunnerTests.modelPath) else {
-            throw XCTSkip("SmolLM2 not installed; run scripts/setup.sh")
-        }
-        let req = PruneRequest(model: SurgeonRunnerTests.modelPath, structure: .coupled, sparsity: 0.12, shots: 2,
-                               calibration: SurgeonRunnerTests.calibration, samples: 1, seqlen: 24, uniform: true)
+        let req = try uniformRequest(sparsity: 0.12)
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("surgeon-uniform-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
         let report = try SurgeonRunner().run(req, outputDirectory: out, progress: { _ in }, isCancelled: { false })
