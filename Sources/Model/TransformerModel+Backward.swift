@@ -23,9 +23,9 @@ extension TransformerModel {
         embed(x.p, tokens: tokens, b: 1, t: t, past: 0)
         var acts: [BlockActivations?] = []
         // softmax, projection, norm-output and SwiGLU-hidden scratch, shared by every block
-        let sharedScratch = BlockActivations(n: t, t: t, keys: t, c: c, hd: 0, kvd: 0, f: maxWidths.f, gated: false)
+        let sharedScratch = BlockActivations(n: t, t: t, keys: t, c: c, d: config.headDim, hd: maxWidths.hd, kvd: 0, f: maxWidths.f, gated: false)
         for blk in blocks {
-            let a = BlockActivations(n: t, t: t, keys: t, c: c, hd: blk.heads * d, kvd: blk.kvHeads * d,
+            let a = BlockActivations(n: t, t: t, keys: t, c: c, d: config.headDim, hd: blk.heads * d, kvd: blk.kvHeads * d,
                                      f: blk.ffnWidth, gated: blk.isGated, scratchFrom: sharedScratch)
             blockForward(x.p, a, blk, b: 1, t: t, past: 0, cache: nil, store: true)
             acts.append(a)

@@ -54,9 +54,9 @@ extension TransformerModel {
             }
             let kAll = cache?.k ?? a.k, vAll = cache?.v ?? a.v
             for s in 0..<b {
-                attentionForward(a.atty + s * t * hd, a.probs, probsHeadStride: 0, a.q + s * t * hd,
+                attentionForward(a.atty + s * t * hd, a.probs, a.q + s * t * hd,
                                  kAll + s * t * kvd, vAll + s * t * kvd, kvHeadOf: blk.kvHeadOf,
-                                 t: t, past: past, kvHeads: blk.kvHeads, headDim: d)
+                                 t: t, past: past, kvHeads: blk.kvHeads, headDim: d, workers: a.attentionWorkers)
             }
             blk.o.forward(a.proj, a.atty, n: n)
             addInPlace(x, a.proj, count: n * c)
@@ -132,7 +132,7 @@ extension TransformerModel {
         let t = try validate(tokens: tokens, batch: batch)
         let n = batch * t, c = config.hiddenSize
         let w = maxWidths
-        let acts = BlockActivations(n: n, t: t, keys: t, c: c, hd: w.hd, kvd: w.kvd, f: w.f, gated: config.architecture.isLlamaLike)
+        let acts = BlockActivations(n: n, t: t, keys: t, c: c, d: config.headDim, hd: w.hd, kvd: w.kvd, f: w.f, gated: config.architecture.isLlamaLike)
         let x = FloatBuffer(n * c)
         embed(x.p, tokens: tokens, b: batch, t: t, past: 0)
         for blk in blocks { blockForward(x.p, acts, blk, b: batch, t: t, past: 0, cache: nil, store: false) }

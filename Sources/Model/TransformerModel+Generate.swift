@@ -16,7 +16,7 @@ extension TransformerModel {
             throw ModelError.badInput("KV cache holds \(cache.capacity) positions; \(past) used, \(t) more requested")
         }
         let c = config.hiddenSize, w = maxWidths
-        let acts = BlockActivations(n: t, t: t, keys: past + t, c: c, hd: w.hd, kvd: w.kvd, f: w.f,
+        let acts = BlockActivations(n: t, t: t, keys: past + t, c: c, d: config.headDim, hd: w.hd, kvd: w.kvd, f: w.f,
                                     gated: config.architecture.isLlamaLike)
         let x = FloatBuffer(t * c)
         embed(x.p, tokens: tokens, b: 1, t: t, past: past)

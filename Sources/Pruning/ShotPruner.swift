@@ -103,7 +103,7 @@ public enum ShotPruner {
             // layer is done (the costs alone are 4 bytes per weight); the shared inverse cache takes the lock.
             try layers.withUnsafeMutableBufferPointer { lp in try states.withUnsafeMutableBufferPointer { sp in
             try costs.withUnsafeMutableBufferPointer { cp in
-                try LayerParallel.forEach(count: lp.count, workers: workers) { i in
+                try BLASParallel.forEachThrowing(count: lp.count, workers: workers) { i, _ in
                     try lock.withLock { try ctx.check("update", i) }
                     let l = lp[i]
                     var mask = [Bool](repeating: false, count: l.R * l.C)

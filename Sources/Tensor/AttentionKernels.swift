@@ -5,30 +5,53 @@ import Foundation
 /// `q (T, H·D)` are the queries of positions `past..<past+T`; `k`, `v (past+T, KV·D)` hold every key
 /// and value so far. Query head `h` reads KV head `kvHeadOf[h]`
 /// (`h / (H/KV)` for ordinary GQA; compact models may map irregularly). Scores are scaled by `1/sqrt(D)`.
-/// `probs` receives the softmax rows: `(H, T, S)` with `S = past+T` when `probsHeadStride = T·S`
-/// (stored for the backward), or one reused `(T, S)` scratch when `probsHeadStride = 0`.
-public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ probs: UnsafeMutablePointer<Float>,
-                             probsHeadStride: Int, _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>,
-                             _ v: UnsafePointer<Float>, kvHeadOf: [Int], t: Int, past: Int, kvHeads: Int, headDim d: Int) {
+///
+/// The work is split into (KV group, block of query rows) pieces. A piece stacks the rows of every query
+/// head of its group into one matrix, so each of its two products is one sgemm of `heads × rows` rows, and
+/// its scores stop at the block's last causal position, so most of the masked half is never computed.
+/// With `workers > 1` the pieces run on that many threads with single-threaded BLAS (products this small
+/// gain little from BLAS's own threads). `scratch` holds `attentionScratchCount` floats; `rowBlock` may
+/// make the blocks smaller than `attentionRowBlock` (tests).
+public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>,
+                             _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
+                             kvHeadOf: [Int], t: Int, past: Int, kvHeads: Int, headDim d: Int, workers: Int = 1, rowBlock: Int? = nil) {
     let heads = kvHeadOf.count, s = past + t, hd = heads * d, kvd = kvHeads * d
+    guard heads > 0, t > 0 else { return }
     let scale = 1 / Float(d).squareRoot()
-    let rowBlock = 256  // causal blocking: skips most of the masked half; larger blocks mean fewer, bigger sgemms
-    for h in 0..<heads {
-        let g = kvHeadOf[h]
-        let p = probs + h * probsHeadStride
-        var r0 = 0
-        while r0 < t {
-            let r1 = min(t, r0 + rowBlock), cols = past + r1
-            // P[r0..<r1, 0..<cols] = scale · Q_h[r0..<r1] · K_gᵀ
-            sgemm(transB: true, m: r1 - r0, n: cols, k: d, alpha: scale, q + r0 * hd + h * d, lda: hd,
-                  k + g * d, ldb: kvd, p + r0 * s, ldc: s)
-            for i in r0..<r1 { softmaxCausalRow(p + i * s, valid: past + i + 1, width: s) }
-            // out_h[r0..<r1] = P[r0..<r1, 0..<cols] · V_g
-            sgemm(m: r1 - r0, n: d, k: cols, p + r0 * s, lda: s, v + g * d, ldb: kvd,
-                  out + r0 * hd + h * d, ldc: hd)
-            r0 = r1
+    let groups = (0..<kvHeads).map { g in (0..<heads).filter { kvHeadOf[$0] == g } }.filter { !$0.isEmpty }
+    let rows = min(attentionRowBlock(t), rowBlock ?? t), blocks = (t + rows - 1) / rows
+    let perWorker = attentionScratchCount(t: t, keys: s, heads: heads, headDim: d, workers: 1)
+    BLASParallel.forEach(count: groups.count * blocks, workers: workers) { item, worker in
+        // later blocks first: they are the largest, so the last pieces to finish are small
+        let members = groups[item % groups.count], r0 = (blocks - 1 - item / groups.count) * rows
+        let g = kvHeadOf[members[0]], r1 = min(t, r0 + rows), n = r1 - r0, cols = past + r1, m = members.count * n
+        let qs = scratch + worker * perWorker, os = qs + m * d, p = os + m * d
+        // stacked queries: row j·n + i is head members[j] at position r0 + i
+        for (j, h) in members.enumerated() {
+            for i in 0..<n { (qs + (j * n + i) * d).update(from: q + (r0 + i) * hd + h * d, count: d) }
+        }
+        // P (m, cols) = scale · Q_stacked · K_gᵀ
+        sgemm(transB: true, m: m, n: cols, k: d, alpha: scale, qs, lda: d, k + g * d, ldb: kvd, p, ldc: cols)
+        for j in 0..<members.count {
+            for i in 0..<n { softmaxCausalRow(p + (j * n + i) * cols, valid: past + r0 + i + 1, width: cols) }
+        }
+        // O (m, D) = P · V_g[0..<cols]
+        sgemm(m: m, n: d, k: cols, p, lda: cols, v + g * d, ldb: kvd, os, ldc: d)
+        for (j, h) in members.enumerated() {
+            for i in 0..<n { (out + (r0 + i) * hd + h * d).update(from: os + (j * n + i) * d, count: d) }
         }
     }
+}
+
+/// Query rows per piece of `attentionForward` (`rowBlock` overrides it, never upwards): fewer rows compute
+/// less of the masked half, more rows make larger products. 64 was the fastest of 32–256 for SmolLM2's
+/// 9 heads at T = 512 and 2048 (`KernelBenchmarkTests.testBenchmarkAttentionVariants_PrintsTimings`).
+public func attentionRowBlock(_ t: Int) -> Int { min(t, 64) }
+
+/// Floats of scratch `attentionForward` needs for `t` query rows over `keys` positions, `heads` query heads
+/// of `headDim`, on `workers` threads (a KV group has at most `heads` query heads).
+public func attentionScratchCount(t: Int, keys: Int, heads: Int, headDim d: Int, workers: Int) -> Int {
+    max(1, workers * heads * attentionRowBlock(t) * (keys + 2 * d))
 }
 
 /// Softmax over the first `valid` entries of a row; entries `valid..<width` become 0.

@@ -16,6 +16,9 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Forward window length.") var seqlen = 2048
     @Option(name: .long, help: "Curvature sequences.") var samples = 4
     @Option(name: .customLong("curvature-seqlen"), help: "Curvature sequence length.") var curvatureSeqlen = 512
+    @Option(name: .long, help: "A second model (e.g. a compact export) whose forward is timed alternately with --model's over the same windows.")
+    var compare: String?
+    @Option(name: .long, help: "Passes over the windows (with --compare).") var reps = 3
 
     func run() throws {
         if what == "sgemm" || what == "all" { printJSON(Self.sgemmFigures()) }
@@ -23,6 +26,11 @@ struct Bench: ParsableCommand {
         let lm = try LanguageModel.load(path: model)
         let tokens = try lm.tokenize(file: data)
         let m = lm.model
+        if let compare, what == "forward" {
+            try printJSON(Self.compareForward(m, try LanguageModel.load(path: compare).model, tokens: tokens,
+                                               seqlen: seqlen, windows: windows, reps: reps))
+            return
+        }
         if what == "forward" || what == "all" {
             _ = try m.forward(tokens: Array(tokens[0..<min(256, tokens.count)]))  // warm-up
             let start = Date()
@@ -45,6 +53,38 @@ struct Bench: ParsableCommand {
                        "samples": samples, "tokens_per_second": Double(samples * curvatureSeqlen) / dt,
                        "peak_rss_bytes": PhaseTimer.peakRSSBytes()])
         }
+    }
+
+    /// Forward speed of `a` against `b`: every window is timed for `a` then `b`, `reps` times over, so that
+    /// a machine whose speed drifts slows both alike. Reports each model's best window (tokens/s), the
+    /// median of the per-window time ratios, and the FLOPs ratio the speed-up is held against.
+    static func compareForward(_ a: TransformerModel, _ b: TransformerModel, tokens: [Int], seqlen: Int,
+                               windows: Int, reps: Int) throws -> [String: Any] {
+        guard tokens.count >= windows * seqlen else {
+            throw ValidationError("\(windows) windows of \(seqlen) tokens need \(windows * seqlen) tokens; the data has \(tokens.count)")
+        }
+        let win = (0..<windows).map { w in Array(tokens[(w * seqlen)..<((w + 1) * seqlen)]) }
+        _ = try a.forward(tokens: win[0]); _ = try b.forward(tokens: win[0])  // warm-up
+        var best = (Double.infinity, Double.infinity), ratios: [Double] = []
+        for _ in 0..<max(1, reps) {
+            for w in win {
+                var s = Date()
+                _ = try a.forward(tokens: w)
+                let ta = Date().timeIntervalSince(s)
+                s = Date()
+                _ = try b.forward(tokens: w)
+                let tb = Date().timeIntervalSince(s)
+                best = (min(best.0, ta), min(best.1, tb))
+                ratios.append(ta / tb)
+            }
+        }
+        ratios.sort()
+        let flopsA = CompactExport.flopsPerToken(a, seqlen: seqlen), flopsB = CompactExport.flopsPerToken(b, seqlen: seqlen)
+        return ["what": "forward comparison", "seqlen": seqlen, "windows": windows, "reps": reps, "blas_threads": blasThreads(),
+                "tokens_per_second": Double(seqlen) / best.0, "tokens_per_second_compare": Double(seqlen) / best.1,
+                "speedup_best": best.0 / best.1, "speedup_median_pair": ratios[ratios.count / 2],
+                "speedup_pair_quartiles": [ratios[ratios.count / 4], ratios[(3 * ratios.count) / 4]],
+                "flops_per_token": flopsA, "flops_per_token_compare": flopsB, "flops_ratio": flopsA / flopsB]
     }
 
     /// Matrix-multiply FLOPs of one causal forward over `t` tokens (Linears, LM head, attention scores and values).

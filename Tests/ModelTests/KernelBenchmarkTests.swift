@@ -2,13 +2,16 @@ import Foundation
 import XCTest
 import Tensor
 
-/// Timings of the SmolLM2-sized kernels (figures only, no assertions on time).
+/// Timings of the SmolLM2-sized kernels, best of 5 (figures only, no assertions on time).
 final class KernelBenchmarkTests: XCTestCase {
     func time(_ label: String, flops: Double, _ body: () -> Void) {
         body()
-        let s = Date()
-        body()
-        let dt = Date().timeIntervalSince(s)
+        var dt = Double.infinity
+        for _ in 0..<5 {
+            let s = Date()
+            body()
+            dt = min(dt, Date().timeIntervalSince(s))
+        }
         print(String(format: "%@: %.4f s, %.1f GFLOP/s", label, dt, flops / dt / 1e9))
     }
 
@@ -23,10 +26,15 @@ final class KernelBenchmarkTests: XCTestCase {
             linearForward(&out, x, w, nil, n: t, c: c, r: f)
         }
         let q = [Float](repeating: 0.01, count: t * h * d), k = [Float](repeating: 0.02, count: t * kv * d)
-        var probs = [Float](repeating: 0, count: t * t), att = [Float](repeating: 0, count: t * h * d)
-        time("attention 9 heads T=2048", flops: 4.0 * Double(h * d) * Double(t * t) / 2) {
-            attentionForward(&att, &probs, probsHeadStride: 0, q, k, k, kvHeadOf: (0..<h).map { $0 / 3 },
-                             t: t, past: 0, kvHeads: kv, headDim: d)
+        for (tt, workers) in [(512, 1), (512, blasThreads()), (t, 1), (t, blasThreads())] {
+            var probs = [Float](repeating: 0, count: attentionScratchCount(t: tt, keys: tt, heads: h, headDim: d, workers: workers))
+            var att = [Float](repeating: 0, count: tt * h * d)
+            time("attention 9 heads T=\(tt), \(workers) workers", flops: 4.0 * Double(h * d) * Double(tt * tt) / 2 * Double(t / tt)) {
+                for _ in 0..<(t / tt) {
+                    attentionForward(&att, &probs, q, k, k, kvHeadOf: (0..<h).map { $0 / 3 },
+                                     t: tt, past: 0, kvHeads: kv, headDim: d, workers: workers)
+                }
+            }
         }
         var logits = [Float](repeating: 0.1, count: 128 * v), lp = [Float](repeating: 0, count: 128)
         let tg = [Int](repeating: 5, count: 128)
@@ -42,6 +50,33 @@ final class KernelBenchmarkTests: XCTestCase {
 }
 
 extension KernelBenchmarkTests {
+    /// Row blocks and threads of the attention, each variant timed alternately, best of several passes.
+    func testBenchmarkAttentionVariants_PrintsTimings() throws {
+        #if DEBUG
+        throw XCTSkip("release only")
+        #else
+        let h = 9, kv = 3, d = 64
+        for t in [512, 2048] {
+            let q = [Float](repeating: 0.01, count: t * h * d), k = [Float](repeating: 0.02, count: t * kv * d)
+            var probs = [Float](repeating: 0, count: attentionScratchCount(t: t, keys: t, heads: h, headDim: d, workers: 2) * 4)
+            var att = [Float](repeating: 0, count: t * h * d)
+            var variants: [(String, () -> Void)] = []
+            for workers in [1, 2] { for rb in [16, 32, 64] {
+                variants.append(("T=\(t) \(workers) workers, \(rb) rows", {
+                    attentionForward(&att, &probs, q, k, k, kvHeadOf: (0..<h).map { $0 / 3 }, t: t, past: 0, kvHeads: kv,
+                                     headDim: d, workers: workers, rowBlock: rb)
+                }))
+            } }
+            var best = [Double](repeating: .infinity, count: variants.count)
+            for _ in 0..<(t == 512 ? 30 : 8) {
+                for (i, v) in variants.enumerated() { let s = Date(); v.1(); best[i] = min(best[i], Date().timeIntervalSince(s)) }
+            }
+            let flops = 4.0 * Double(h * d) * Double(t * t) / 2
+            for (i, v) in variants.enumerated() { print(String(format: "attention %@: %.2f ms, %.1f GFLOP/s", v.0, best[i] * 1e3, flops / best[i] / 1e9)) }
+        }
+        #endif
+    }
+
     func testBenchmarkExp_PrintsTimings() throws {
         #if DEBUG
         throw XCTSkip("release only")

@@ -12,16 +12,21 @@ final class KernelTests: XCTestCase {
     }
 
     func testAttentionSgemm_MatchesNaive_WithGQA() {
-        let t = 300, h = 6, kv = 2, d = 16   // t > row block (256) so the causal blocking is exercised
+        let t = 300, h = 6, kv = 2, d = 16   // t > row block (64), not a multiple of it: blocking is exercised
         let q = random(t * h * d, seed: 1), k = random(t * kv * d, seed: 2), v = random(t * kv * d, seed: 3)
-        let map = (0..<h).map { $0 / 3 }
-        var fast = [Float](repeating: 0, count: t * h * d), slow = fast
-        var probs = [Float](repeating: 0, count: t * t)
-        attentionForward(&fast, &probs, probsHeadStride: 0, q, k, v, kvHeadOf: map, t: t, past: 0, kvHeads: kv, headDim: d)
+        // ordinary GQA, and an irregular map as compaction leaves it (groups of 4 and 2 query heads)
+        for map in [(0..<h).map { $0 / 3 }, [1, 0, 0, 1, 0, 0]] {
+        var slow = [Float](repeating: 0, count: t * h * d)
         attentionForwardNaive(&slow, q, k, v, kvHeadOf: map, t: t, kvHeads: kv, headDim: d)
-        let diff = zip(fast, slow).map { abs($0 - $1) }.max()!
-        print("attention sgemm vs naive max diff \(diff)")
-        XCTAssertLessThan(diff, 1e-5)
+        for (workers, rowBlock) in [(1, nil), (2, nil), (3, nil), (2, 7)] as [(Int, Int?)] {
+            var fast = [Float](repeating: .nan, count: t * h * d)
+            var probs = [Float](repeating: .nan, count: attentionScratchCount(t: t, keys: t, heads: h, headDim: d, workers: workers))
+            attentionForward(&fast, &probs, q, k, v, kvHeadOf: map, t: t, past: 0, kvHeads: kv, headDim: d, workers: workers, rowBlock: rowBlock)
+            let diff = zip(fast, slow).map { abs($0 - $1) }.max()!
+            print("attention sgemm (\(workers) workers, row block \(rowBlock ?? 64)) vs naive max diff \(diff)")
+            XCTAssertLessThan(diff, 1e-5, "\(workers) workers, row block \(String(describing: rowBlock)), map \(map)")
+        }
+        }
     }
 
     func testAttentionWithPastKeys_MatchesFullSequence() {
@@ -29,10 +34,10 @@ final class KernelTests: XCTestCase {
         let q = random(t * h * d, seed: 4), k = random(t * kv * d, seed: 5), v = random(t * kv * d, seed: 6)
         let map = (0..<h).map { $0 / 2 }
         var full = [Float](repeating: 0, count: t * h * d), tail = [Float](repeating: 0, count: (t - past) * h * d)
-        var probs = [Float](repeating: 0, count: t * t)
-        attentionForward(&full, &probs, probsHeadStride: 0, q, k, v, kvHeadOf: map, t: t, past: 0, kvHeads: kv, headDim: d)
+        var probs = [Float](repeating: 0, count: attentionScratchCount(t: t, keys: t, heads: h, headDim: d, workers: 1))
+        attentionForward(&full, &probs, q, k, v, kvHeadOf: map, t: t, past: 0, kvHeads: kv, headDim: d)
         q.withUnsafeBufferPointer { qp in
-            attentionForward(&tail, &probs, probsHeadStride: 0, qp.baseAddress! + past * h * d, k, v,
+            attentionForward(&tail, &probs, qp.baseAddress! + past * h * d, k, v,
                              kvHeadOf: map, t: t - past, past: past, kvHeads: kv, headDim: d)
         }
         let diff = zip(full.suffix(tail.count), tail).map { abs($0 - $1) }.max()!
