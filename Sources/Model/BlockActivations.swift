@@ -18,10 +18,11 @@ final class BlockActivations {
     let gate: UnsafeMutablePointer<Float>    // (N, F) gate output (SwiGLU)
     let up: UnsafeMutablePointer<Float>      // (N, F) up output (SwiGLU)
     private(set) var hidden: UnsafeMutablePointer<Float>  // (N, F) FFN hidden (input of down)
-    private(set) var probs: UnsafeMutablePointer<Float>   // attention scratch for `attentionWorkers` threads, S = keys per query row
+    private(set) var probs: UnsafeMutablePointer<Float>   // attention scratch for `workers` threads, S = keys per query row
     private(set) var proj: UnsafeMutablePointer<Float>    // (N, C) scratch: o / down output
-    /// Threads the attention runs on (its scratch is sized for them): BLAS's threads, or 1 for a few rows.
-    private(set) var attentionWorkers: Int
+    /// Threads the attention and the element-wise work run on (the attention scratch is sized for them):
+    /// BLAS's threads, or 1 for a few rows.
+    private(set) var workers: Int
     private let base: UnsafeMutablePointer<Float>
 
     /// `scratchFrom`: borrow `probs`, `proj`, `norm1`, `norm2` and (SwiGLU) `hidden` from another
@@ -30,9 +31,9 @@ final class BlockActivations {
     /// share one copy. `other` must be at least as large.
     init(n: Int, t: Int, keys s: Int, c: Int, d: Int, hd: Int, kvd: Int, f: Int, gated: Bool, scratchFrom other: BlockActivations? = nil) {
         let own = other == nil
-        attentionWorkers = other?.attentionWorkers ?? (t >= 32 ? blasThreads() : 1)
+        workers = other?.workers ?? (t >= 32 ? blasThreads() : 1)
         let sizes = [n * c, own ? n * c : 0, n, n, n * hd, n * kvd, n * kvd, n * hd, n * c, own ? n * c : 0, n, n,
-                     gated ? n * f : 0, gated ? n * f : 0, own || !gated ? n * f : 0, own ? attentionScratchCount(t: t, keys: s, heads: hd / max(1, d), headDim: d, workers: attentionWorkers) : 0, own ? n * c : 0]
+                     gated ? n * f : 0, gated ? n * f : 0, own || !gated ? n * f : 0, own ? attentionScratchCount(t: t, keys: s, heads: hd / max(1, d), headDim: d, workers: workers) : 0, own ? n * c : 0]
         base = .allocate(capacity: max(1, sizes.reduce(0, +)))
         var p = base
         func take(_ i: Int) -> UnsafeMutablePointer<Float> { defer { p += sizes[i] }; return p }

@@ -14,17 +14,22 @@ public struct Norm: Sendable, Equatable {
         self.weight = weight; self.bias = bias; self.eps = eps
     }
 
-    /// `out (N, C)`; stores `mean`, `rstd (N)` when given (the backward needs them).
+    /// `out (N, C)`; stores `mean`, `rstd (N)` when given (the backward needs them). Rows are split over
+    /// `workers` threads when there are enough of them.
     func forward(_ out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>?, rstd: UnsafeMutablePointer<Float>?,
-                 _ inp: UnsafePointer<Float>, n: Int) {
+                 _ inp: UnsafePointer<Float>, n: Int, workers: Int = 1) {
         let c = weight.count
         weight.withUnsafeBufferPointer { w in
-            if let bias {
-                bias.withUnsafeBufferPointer { b in
-                    layernormForward(out, mean, rstd, inp, w.baseAddress!, b.baseAddress!, n: n, c: c, eps: eps)
+            BLASParallel.ranges(count: n, workers: workers, minimum: 32) { r in
+                let i = r.lowerBound
+                if let bias {
+                    bias.withUnsafeBufferPointer { b in
+                        layernormForward(out + i * c, mean.map { $0 + i }, rstd.map { $0 + i }, inp + i * c, w.baseAddress!,
+                                         b.baseAddress!, n: r.count, c: c, eps: eps)
+                    }
+                } else {
+                    rmsnormForward(out + i * c, rstd.map { $0 + i }, inp + i * c, w.baseAddress!, n: r.count, c: c, eps: eps)
                 }
-            } else {
-                rmsnormForward(out, rstd, inp, w.baseAddress!, n: n, c: c, eps: eps)
             }
         }
     }

@@ -32,10 +32,10 @@ extension TransformerModel {
         }
         // Final norm and LM head: dxn (T, C) = ∂loss/∂(final norm output).
         let xn = FloatBuffer(t * c), dxn = FloatBuffer(t * c), mean = FloatBuffer(t), rstd = FloatBuffer(t)
-        finalNorm.forward(xn.p, mean: mean.p, rstd: rstd.p, x.p, n: t)
+        finalNorm.forward(xn.p, mean: mean.p, rstd: rstd.p, x.p, n: t, workers: sharedScratch.workers)
         let lp = FloatBuffer(t)
         headForward(lp.p, dxn: dxn.p, xn.p, targets: Self.shiftedTargets(tokens, b: 1, t: t), n: t,
-                    gradScale: 1 / Float(t - 1), onLogits: nil)
+                    gradScale: 1 / Float(t - 1), workers: sharedScratch.workers, onLogits: nil)
         var loss: Double = 0
         for i in 0..<(t - 1) { loss -= Double(lp.p[i]) }
         // dx (T, C) = ∂loss/∂(residual stream), walked back block by block.

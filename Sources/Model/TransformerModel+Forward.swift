@@ -37,8 +37,9 @@ extension TransformerModel {
         let n = b * t, c = config.hiddenSize, d = config.headDim
         let hd = blk.heads * d, kvd = blk.kvHeads * d
         if store { a.input.update(from: x, count: n * c) }
+        let w = a.workers
         if blk.heads > 0 {
-            blk.attentionNorm.forward(a.norm1, mean: a.mean1, rstd: a.rstd1, x, n: n)
+            blk.attentionNorm.forward(a.norm1, mean: a.mean1, rstd: a.rstd1, x, n: n, workers: w)
             let kDst = cache.map { $0.k + past * kvd } ?? a.k
             let vDst = cache.map { $0.v + past * kvd } ?? a.v
             blk.q.forward(a.q, a.norm1, n: n)
@@ -47,8 +48,12 @@ extension TransformerModel {
             if config.architecture.isLlamaLike {
                 ropeCos.withUnsafeBufferPointer { cs in ropeSin.withUnsafeBufferPointer { sn in
                     for s in 0..<b {
-                        ropeApply(a.q + s * t * hd, cos: cs.baseAddress!, sin: sn.baseAddress!, t: t, heads: blk.heads, headDim: d, pos0: past)
-                        ropeApply(kDst + s * t * kvd, cos: cs.baseAddress!, sin: sn.baseAddress!, t: t, heads: blk.kvHeads, headDim: d, pos0: past)
+                        BLASParallel.ranges(count: t, workers: w, minimum: 32) { r in
+                            ropeApply(a.q + (s * t + r.lowerBound) * hd, cos: cs.baseAddress!, sin: sn.baseAddress!, t: r.count,
+                                      heads: blk.heads, headDim: d, pos0: past + r.lowerBound)
+                            ropeApply(kDst + (s * t + r.lowerBound) * kvd, cos: cs.baseAddress!, sin: sn.baseAddress!, t: r.count,
+                                      heads: blk.kvHeads, headDim: d, pos0: past + r.lowerBound)
+                        }
                     }
                 } }
             }
@@ -56,24 +61,28 @@ extension TransformerModel {
             for s in 0..<b {
                 attentionForward(a.atty + s * t * hd, a.probs, a.q + s * t * hd,
                                  kAll + s * t * kvd, vAll + s * t * kvd, kvHeadOf: blk.kvHeadOf,
-                                 t: t, past: past, kvHeads: blk.kvHeads, headDim: d, workers: a.attentionWorkers)
+                                 t: t, past: past, kvHeads: blk.kvHeads, headDim: d, workers: w)
             }
             blk.o.forward(a.proj, a.atty, n: n)
-            addInPlace(x, a.proj, count: n * c)
+            addInPlace(x, a.proj, count: n * c, workers: w)
         }
         if store { a.mid.update(from: x, count: n * c) }
         if blk.ffnWidth > 0 {
-            blk.ffnNorm.forward(a.norm2, mean: a.mean2, rstd: a.rstd2, x, n: n)
+            blk.ffnNorm.forward(a.norm2, mean: a.mean2, rstd: a.rstd2, x, n: n, workers: w)
             if blk.isGated {
                 blk.gate.forward(a.gate, a.norm2, n: n)
                 blk.up.forward(a.up, a.norm2, n: n)
-                swigluForward(a.hidden, a.gate, a.up, count: n * blk.ffnWidth)
+                let f = blk.ffnWidth
+                BLASParallel.ranges(count: n, workers: w, minimum: 32) { r in
+                    let o = r.lowerBound * f
+                    swigluForward(a.hidden + o, a.gate + o, a.up + o, count: r.count * f)
+                }
             } else {
                 blk.up.forward(a.hidden, a.norm2, n: n)
                 reluForward(a.hidden, count: n * blk.ffnWidth)
             }
             blk.down.forward(a.proj, a.hidden, n: n)
-            addInPlace(x, a.proj, count: n * c)
+            addInPlace(x, a.proj, count: n * c, workers: w)
         }
     }
 
@@ -81,7 +90,7 @@ extension TransformerModel {
     /// exist at once. Writes `logProbs (N)` of `targets` (rows with target −1 get 0). With `dxn`, also
     /// writes `dxn (N, C)`, the gradient of `gradScale · Σ −logProb` wrt `xn`.
     func headForward(_ logProbs: UnsafeMutablePointer<Float>, dxn: UnsafeMutablePointer<Float>?,
-                     _ xn: UnsafePointer<Float>, targets: [Int], n: Int, gradScale: Float, chunk: Int = 256,
+                     _ xn: UnsafePointer<Float>, targets: [Int], n: Int, gradScale: Float, chunk: Int = 256, workers: Int = 1,
                      onLogits: ((_ row0: Int, _ rows: Int, _ logits: UnsafePointer<Float>) -> Void)?) {
         let c = config.hiddenSize, vocab = config.vocabSize
         let buf = FloatBuffer(min(chunk, n) * vocab)
@@ -92,8 +101,11 @@ extension TransformerModel {
                     let rows = min(chunk, n - i0)
                     sgemm(transB: true, m: rows, n: vocab, k: c, xn + i0 * c, lda: c, head, ldb: c, buf.p, ldc: vocab)
                     onLogits?(i0, rows, buf.p)
-                    crossEntropyRows(logProbs + i0, buf.p, targets: tg.baseAddress! + i0, n: rows, vocab: vocab,
-                                     grad: dxn != nil, gradScale: gradScale)
+                    BLASParallel.ranges(count: rows, workers: workers, minimum: 16) { r in
+                        crossEntropyRows(logProbs + i0 + r.lowerBound, buf.p + r.lowerBound * vocab,
+                                         targets: tg.baseAddress! + i0 + r.lowerBound, n: r.count, vocab: vocab,
+                                         grad: dxn != nil, gradScale: gradScale)
+                    }
                     if let dxn {
                         sgemm(m: rows, n: c, k: vocab, buf.p, lda: vocab, head, ldb: c, dxn + i0 * c, ldc: c)
                     }
@@ -136,20 +148,22 @@ extension TransformerModel {
         let x = FloatBuffer(n * c)
         embed(x.p, tokens: tokens, b: batch, t: t, past: 0)
         for blk in blocks { blockForward(x.p, acts, blk, b: batch, t: t, past: 0, cache: nil, store: false) }
-        finalNorm.forward(acts.norm1, mean: nil, rstd: nil, x.p, n: n)
+        finalNorm.forward(acts.norm1, mean: nil, rstd: nil, x.p, n: n, workers: acts.workers)
         var lp = [Float](repeating: 0, count: n)
         lp.withUnsafeMutableBufferPointer { lpp in
             headForward(lpp.baseAddress!, dxn: nil, acts.norm1, targets: Self.shiftedTargets(tokens, b: batch, t: t),
-                        n: n, gradScale: 0, onLogits: onLogits)
+                        n: n, gradScale: 0, workers: acts.workers, onLogits: onLogits)
         }
         return ForwardResult(rowLogProbs: lp, batch: batch, t: t)
     }
 }
 
-/// `x (count) += y`.
+/// `x (count) += y`, split over `workers` threads when long enough.
 @inlinable
-func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count { x[i] += y[i] }
+func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int, workers: Int = 1) {
+    BLASParallel.ranges(count: count, workers: workers, minimum: 1 << 14) { r in
+        for i in r { x[i] += y[i] }
+    }
 }
 
 /// What a forward pass returns.

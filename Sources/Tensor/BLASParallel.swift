@@ -24,6 +24,20 @@ public enum BLASParallel {
         }
     }
 
+    /// Element-wise work between BLAS calls: splits `0..<count` into at most `workers` contiguous ranges of at
+    /// least `minimum` items and runs `body` on each at once (inline when one range suffices).
+    public static func ranges(count: Int, workers: Int, minimum: Int, _ body: (Range<Int>) -> Void) {
+        let w = max(1, min(workers, count / max(1, minimum)))
+        if w == 1 {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let box = RangeBody(body)
+            DispatchQueue.concurrentPerform(iterations: w) { i in box.body((i * count / w)..<((i + 1) * count / w)) }
+        }
+    }
+
     /// `forEach` for work that can fail: the first error stops the remaining items (those already running
     /// finish) and is rethrown.
     public static func forEachThrowing(count: Int, workers: Int, _ body: (_ item: Int, _ worker: Int) throws -> Void) throws {
@@ -33,6 +47,12 @@ public enum BLASParallel {
             do { try body(i, worker) } catch { first.set(error) }
         }
         if let failure = first.error { throw failure }
+    }
+
+    /// Carries a range body into the worker threads (each range is disjoint, so the body may write freely).
+    private final class RangeBody: @unchecked Sendable {
+        let body: (Range<Int>) -> Void
+        init(_ body: @escaping (Range<Int>) -> Void) { self.body = body }
     }
 
     /// The first error of `forEachThrowing`, shared by the worker threads under a lock.
