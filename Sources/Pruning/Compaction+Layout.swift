@@ -6,7 +6,8 @@ extension Compaction {
     public struct LayoutCost: Codable, Sendable, Equatable {
         /// K/V heads added by duplication (each costs 2·D·C parameters).
         public var duplicatedKVHeads: Int
-        /// Zero FFN neurons added to blocks whose FFN was entirely removed (llama.cpp needs n_ff > 0).
+        /// Zero FFN neurons added so that every FFN width is a positive multiple of `ffnMultiple`
+        /// (llama.cpp needs n_ff > 0, and its fast matrix kernels need widths that fill SIMD registers).
         public var paddedNeurons: Int
         /// Extra parameters from both.
         public var extraParameters: Int
@@ -15,9 +16,10 @@ extension Compaction {
     /// The same function with every block's heads in equal contiguous groups: query head h reads KV head
     /// `h / (heads/kvHeads)`, as llama.cpp and config.json lists assume. Heads are re-ordered by KV head;
     /// where the surviving group sizes differ, each KV head is duplicated `size/g` times (g = gcd of the
-    /// sizes), so a group of `size` heads becomes `size/g` groups of g. With `padEmptyFFN > 0`, a block
-    /// whose FFN is gone gets that many all-zero neurons (their output is exactly 0).
-    public static func contiguousGroups(_ model: TransformerModel, padEmptyFFN: Int = 0) -> (model: TransformerModel, cost: LayoutCost) {
+    /// sizes), so a group of `size` heads becomes `size/g` groups of g. With `ffnMultiple > 0`, every gated
+    /// FFN gets all-zero neurons up to the next positive multiple of it (their output is exactly 0: a zero
+    /// gate row gives SiLU(0) = 0, and the zero down column adds nothing).
+    public static func contiguousGroups(_ model: TransformerModel, ffnMultiple: Int = 0) -> (model: TransformerModel, cost: LayoutCost) {
         var out = model
         let d = model.headDim, c = model.hiddenSize
         var cost = LayoutCost(duplicatedKVHeads: 0, paddedNeurons: 0, extraParameters: 0)
@@ -43,20 +45,35 @@ extension Compaction {
                 kvHeads = newKV.count
                 kvOf = (0..<heads).map { $0 / g }
             }
-            if ffn == 0, padEmptyFFN > 0, blk.isGated {
-                let p = padEmptyFFN
-                ls[4] = Linear(name: ls[4].name, role: .gate, rows: p, cols: c, weight: .init(repeating: 0, count: p * c), bias: nil)
-                ls[5] = Linear(name: ls[5].name, role: .up, rows: p, cols: c, weight: .init(repeating: 0, count: p * c), bias: nil)
-                ls[6] = Linear(name: ls[6].name, role: .down, rows: c, cols: p, weight: .init(repeating: 0, count: p * c), bias: ls[6].bias)
+            if ffnMultiple > 0, blk.isGated, ffn % ffnMultiple != 0 || ffn == 0 {
+                let width = ffn == 0 ? ffnMultiple : (ffn + ffnMultiple - 1) / ffnMultiple * ffnMultiple, p = width - ffn
+                ls[4] = padRows(ls[4], to: width)
+                ls[5] = padRows(ls[5], to: width)
+                ls[6] = padCols(ls[6], to: width)
                 cost.paddedNeurons += p
                 cost.extraParameters += 3 * p * c
-                ffn = p
+                ffn = width
             }
             heads = ls[0].rows / d
             out.blocks[l] = TransformerBlock(attentionNorm: blk.attentionNorm, ffnNorm: blk.ffnNorm, linears: ls,
                                              heads: heads, kvHeads: kvHeads, kvHeadOf: kvOf, ffnWidth: ffn, isGated: blk.isGated)
         }
         return (out, cost)
+    }
+
+    /// `l` with zero rows appended up to `rows` (bias entries 0 too).
+    static func padRows(_ l: Linear, to rows: Int) -> Linear {
+        let extra = rows - l.rows
+        return Linear(name: l.name, role: l.role, rows: rows, cols: l.cols,
+                      weight: l.weight + [Float](repeating: 0, count: extra * l.cols),
+                      bias: l.bias.map { $0 + [Float](repeating: 0, count: extra) })
+    }
+
+    /// `l` with zero columns appended up to `cols`.
+    static func padCols(_ l: Linear, to cols: Int) -> Linear {
+        var w = [Float](repeating: 0, count: l.rows * cols)
+        for r in 0..<l.rows { for j in 0..<l.cols { w[r * cols + j] = l.weight[r * l.cols + j] } }
+        return Linear(name: l.name, role: l.role, rows: l.rows, cols: cols, weight: w, bias: l.bias)
     }
 
     /// `true` when `kvOf[h] == h / (H / kvHeads)` for every head.

@@ -26,6 +26,12 @@ struct Export: ParsableCommand {
     @Flag(name: .customLong("no-eval"), help: "Skip the perplexity comparison.") var noEval = false
     @Option(name: .customLong("bench-seqlen"), help: "Tokens per timed forward pass (0: no speed figures).") var benchSeqlen = 512
     @Option(name: .customLong("bench-reps"), help: "Timed passes per model (best is kept).") var benchReps = 4
+    @Option(name: .customLong("ffn-multiple"), help: "Compact GGUF: pad every FFN width with zero neurons to a multiple of this (0: exact widths; llama.cpp runs odd widths much slower).")
+    var ffnMultiple = CompactExport.Options.defaultFFNMultiple
+
+    func validate() throws {
+        guard ffnMultiple >= 0 else { throw ValidationError("--ffn-multiple must be 0 (exact widths) or a positive multiple, got \(ffnMultiple)") }
+    }
 
     func run() throws {
         guard (from == nil) != (model == nil) else { throw ValidationError("give exactly one of --from (pruning output) or --model") }
@@ -39,7 +45,8 @@ struct Export: ParsableCommand {
         let options = CompactExport.Options(
             format: format, compact: compact, uniform: uniform, storage: storage, path: path,
             eval: noEval ? nil : (eval ?? request?.eval), evalWindows: evalWindows ?? request?.evalWindows,
-            evalSeqlen: evalSeqlen ?? request?.evalSeqlen ?? 2048, benchSeqlen: benchSeqlen, benchReps: benchReps)
+            evalSeqlen: evalSeqlen ?? request?.evalSeqlen ?? 2048, benchSeqlen: benchSeqlen, benchReps: benchReps,
+            ffnMultiple: ffnMultiple)
         let (report, json) = try Self.write(source: source, tokenizerFrom: tokenizer ?? request?.model ?? model,
                                             options: options, recordIn: from) {
             FileHandle.standardError.write(Data(($0 + "\n").utf8))

@@ -42,7 +42,13 @@ struct Prune: ParsableCommand {
     @Option(name: .long, help: "hf | gguf: also write the result in this format (the output directory always holds the dense HF model).") var format: CompactExport.Format = .hf
     @Flag(name: .long, help: "Also write a compact model (removed neurons and heads deleted; coupled only) and measure it.") var compact = false
     @Option(name: .long, help: "F32 | F16 | Q8_0 for --format gguf / --compact.") var storage: GGUFWriter.StorageType = .F32
+    @Option(name: .customLong("ffn-multiple"), help: "--format gguf --compact: pad every FFN width with zero neurons to a multiple of this (0: exact widths).")
+    var ffnMultiple = CompactExport.Options.defaultFFNMultiple
     @Option(name: .long, help: "Continue the interrupted run in this output directory (reads its request.json).") var resume: String?
+
+    func validate() throws {
+        guard ffnMultiple >= 0 else { throw ValidationError("--ffn-multiple must be 0 (exact widths) or a positive multiple, got \(ffnMultiple)") }
+    }
 
     func run() throws {
         let request: PruneRequest
@@ -90,7 +96,7 @@ struct Prune: ParsableCommand {
         let path = output.appendingPathComponent("export" + Export.suffix(format: format, compact: compact, storage: storage)).path
         let options = CompactExport.Options(format: format, compact: compact, uniform: compact && format == .hf, storage: storage,
                                             path: path, eval: request.eval, evalWindows: request.evalWindows,
-                                            evalSeqlen: request.evalSeqlen)
+                                            evalSeqlen: request.evalSeqlen, ffnMultiple: ffnMultiple)
         let (r, _) = try Export.write(source: output.path, tokenizerFrom: request.model, options: options,
                                       recordIn: output.path) { printer.line($0) }
         printer.line(Export.table(r))

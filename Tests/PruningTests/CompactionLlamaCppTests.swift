@@ -32,7 +32,7 @@ final class CompactionLlamaCppTests: XCTestCase {
             lm.model.blocks[l] = b
         }
         let (compact, _) = try Compaction.compact(lm.model)
-        let (laid, cost) = Compaction.contiguousGroups(compact, padEmptyFFN: 32)
+        let (laid, cost) = Compaction.contiguousGroups(compact, ffnMultiple: 32)
         XCTAssertGreaterThan(cost.duplicatedKVHeads, 0)
         let path = NSTemporaryDirectory() + "compact-llamacpp-\(UUID().uuidString).gguf"
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -93,11 +93,11 @@ final class CompactionTests: XCTestCase {
 
     func testContiguousGroupsDuplicatesKVHeadsOnlyWhereGroupsDiffer() throws {
         let (compact, _) = try Compaction.compact(try TinyCompact.pruned())
-        let (laid, cost) = Compaction.contiguousGroups(compact, padEmptyFFN: 32)
+        let (laid, cost) = Compaction.contiguousGroups(compact, ffnMultiple: 8)
         XCTAssertEqual(laid.blocks.map(\.kvHeads), [3, 1, 0])  // layer 0: groups of 1 and 2 → 3 groups of 1
         XCTAssertEqual(cost.duplicatedKVHeads, 1)
-        XCTAssertEqual(cost.paddedNeurons, 32)
-        XCTAssertEqual(cost.extraParameters, 2 * TinyCompact.d * TinyCompact.c + 3 * 32 * TinyCompact.c)
+        XCTAssertEqual(cost.paddedNeurons, 3 + 2 + 8)  // 21 → 24, 22 → 24, 0 → 8
+        XCTAssertEqual(cost.extraParameters, 2 * TinyCompact.d * TinyCompact.c + 3 * 13 * TinyCompact.c)
         for b in laid.blocks where b.heads > 0 { XCTAssertTrue(Compaction.isContiguousEqual(b.kvHeadOf, kvHeads: b.kvHeads)) }
         let diff = TinyCompact.maxDiff(try TinyCompact.logits(compact), try TinyCompact.logits(laid))
         print("contiguous layout vs compact logits: max |diff| = \(diff)")
@@ -107,7 +107,7 @@ final class CompactionTests: XCTestCase {
     func testCompactGGUFRoundTripsThroughSurgeonsReader() throws {
         let masked = try TinyCompact.pruned()
         let (compact, _) = try Compaction.compact(masked)
-        let (laid, _) = Compaction.contiguousGroups(compact, padEmptyFFN: 32)
+        let (laid, _) = Compaction.contiguousGroups(compact, ffnMultiple: 8)
         let path = NSTemporaryDirectory() + "compact-\(UUID().uuidString).gguf"
         defer { try? FileManager.default.removeItem(atPath: path) }
         try GGUFWriter.write(laid.checkpoint(tokenizer: nil, source: "tiny"), to: path, storage: .F32)
@@ -115,7 +115,7 @@ final class CompactionTests: XCTestCase {
         XCTAssertEqual(file["general.architecture"]?.stringValue, "deci")
         XCTAssertEqual(file["deci.attention.head_count"]?.arrayValue?.compactMap(\.intValue), [3, 1, 0])
         XCTAssertEqual(file["deci.attention.head_count_kv"]?.arrayValue?.compactMap(\.intValue), [3, 1, 0])
-        XCTAssertEqual(file["deci.feed_forward_length"]?.arrayValue?.compactMap(\.intValue), [21, 22, 32])
+        XCTAssertEqual(file["deci.feed_forward_length"]?.arrayValue?.compactMap(\.intValue), [24, 24, 8])
         XCTAssertNil(file.info("blk.2.attn_q.weight"), "a layer without heads has no attention tensors")
         XCTAssertNil(file.info("blk.2.attn_norm.weight"))
         let back = try TransformerModel(checkpoint: file.load())
