@@ -18,7 +18,9 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("curvature-seqlen"), help: "Curvature sequence length.") var curvatureSeqlen = 512
     @Option(name: .long, help: "A second model (e.g. a compact export) whose forward is timed alternately with --model's over the same windows.")
     var compare: String?
-    @Option(name: .long, help: "Passes over the windows (with --compare).") var reps = 3
+    @Flag(name: .long, help: "Compare --model with its compact form (removed neurons and heads deleted in memory), as --compare does.")
+    var compact = false
+    @Option(name: .long, help: "Passes over the windows (with --compare or --compact).") var reps = 3
 
     func run() throws {
         if what == "sgemm" || what == "all" { printJSON(Self.sgemmFigures()) }
@@ -26,9 +28,12 @@ struct Bench: ParsableCommand {
         let lm = try LanguageModel.load(path: model)
         let tokens = try lm.tokenize(file: data)
         let m = lm.model
-        if let compare, what == "forward" {
-            try printJSON(Self.compareForward(m, try LanguageModel.load(path: compare).model, tokens: tokens,
-                                               seqlen: seqlen, windows: windows, reps: reps))
+        if compact || compare != nil {
+            guard what == "forward", compact != (compare != nil) else {
+                throw ValidationError("--compare and --compact go with --what forward, one at a time")
+            }
+            let other = try compare.map { try LanguageModel.load(path: $0).model } ?? Compaction.compact(m).model
+            try printJSON(Self.compareForward(m, other, tokens: tokens, seqlen: seqlen, windows: windows, reps: reps))
             return
         }
         if what == "forward" || what == "all" {
