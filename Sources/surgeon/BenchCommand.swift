@@ -43,7 +43,7 @@ struct Bench: ParsableCommand {
                 _ = try m.forward(tokens: Array(tokens[(w * seqlen)..<((w + 1) * seqlen)]))
             }
             let dt = Date().timeIntervalSince(start)
-            let flops = Double(windows) * Self.forwardFLOPs(m, t: seqlen)
+            let flops = Double(windows * seqlen) * CompactExport.flopsPerToken(m, seqlen: seqlen)
             printJSON(["tool": "surgeon", "what": "forward", "seqlen": seqlen, "windows": windows,
                        "seconds_per_window": dt / Double(windows), "tokens_per_second": Double(windows * seqlen) / dt,
                        "gflops": flops / dt / 1e9, "fraction_of_528_gflops_peak": flops / dt / 528e9,
@@ -90,14 +90,6 @@ struct Bench: ParsableCommand {
                 "speedup_best": best.0 / best.1, "speedup_median_pair": ratios[ratios.count / 2],
                 "speedup_pair_quartiles": [ratios[ratios.count / 4], ratios[(3 * ratios.count) / 4]],
                 "flops_per_token": flopsA, "flops_per_token_compare": flopsB, "flops_ratio": flopsA / flopsB]
-    }
-
-    /// Matrix-multiply FLOPs of one causal forward over `t` tokens (Linears, LM head, attention scores and values).
-    static func forwardFLOPs(_ m: TransformerModel, t: Int) -> Double {
-        let linear = Double(m.prunableParameterCount + m.vocabSize * m.hiddenSize)
-        var attention = 0.0
-        for b in m.blocks { attention += 2 * 2 * Double(b.heads * m.headDim) * Double(t + 1) / 2 }
-        return 2 * linear * Double(t) + attention * Double(t)
     }
 
     static func sgemmFigures() -> [String: Any] {
