@@ -61,11 +61,15 @@ final class BackwardScratch {
     let dq: UnsafeMutablePointer<Float>      // (T, H·D)
     let dk: UnsafeMutablePointer<Float>      // (T, KV·D)
     let dv: UnsafeMutablePointer<Float>      // (T, KV·D)
-    let att: UnsafeMutablePointer<Float>     // (2, T, T) recomputed probs and their grads
+    let att: UnsafeMutablePointer<Float>     // attention backward scratch for `workers` threads
+    /// Threads the attention backward runs on (its scratch is sized for them), as `BlockActivations.workers`.
+    let workers: Int
     private let base: UnsafeMutablePointer<Float>
 
     init(t: Int, c: Int, hd: Int, kvd: Int, f: Int) {
-        let sizes = [t * f, t * f, t * f, t * c, t * hd, t * hd, t * kvd, t * kvd, 2 * t * t]
+        workers = t >= 32 ? blasThreads() : 1
+        let sizes = [t * f, t * f, t * f, t * c, t * hd, t * hd, t * kvd, t * kvd,
+                     attentionBackwardScratchCount(t: t, kvd: kvd, workers: workers)]
         base = .allocate(capacity: max(1, sizes.reduce(0, +)))
         var p = base
         func take(_ i: Int) -> UnsafeMutablePointer<Float> { defer { p += sizes[i] }; return p }

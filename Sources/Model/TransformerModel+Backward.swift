@@ -82,7 +82,7 @@ extension TransformerModel {
             call(blk.o, a.atty, dx)
             blk.o.backwardInput(s.datty, dx, n: n, accumulate: false)
             attentionBackward(s.dq, s.dk, s.dv, s.att, s.datty, a.q, a.k, a.v, kvHeadOf: blk.kvHeadOf,
-                              t: t, kvHeads: blk.kvHeads, headDim: d)
+                              t: t, kvHeads: blk.kvHeads, headDim: d, workers: s.workers)
             if config.architecture.isLlamaLike {
                 ropeCos.withUnsafeBufferPointer { cs in ropeSin.withUnsafeBufferPointer { sn in
                     ropeApply(s.dq, cos: cs.baseAddress!, sin: sn.baseAddress!, t: t, heads: blk.heads, headDim: d, pos0: 0, inverse: true)

@@ -64,27 +64,82 @@ func softmaxCausalRow(_ row: UnsafeMutablePointer<Float>, valid: Int, width: Int
 }
 
 /// Attention backward (no KV cache: `past = 0`). Given `dout (T, H·D)` and the (rotated) `q (T, H·D)`,
-/// `k`, `v (T, KV·D)`, writes `dq (T, H·D)`, `dk`, `dv (T, KV·D)`. The softmax rows are recomputed
-/// head by head instead of stored (memory `O(T²)` instead of `O(L·H·T²)`); `scratch` holds `2·T·T` floats.
+/// `k`, `v (T, KV·D)`, writes `dq (T, H·D)`, `dk`, `dv (T, KV·D)`. The softmax rows are recomputed instead
+/// of stored (memory `O(T²)` instead of `O(L·H·T²)`).
+///
+/// The work is split into (head, block of query rows) pieces as in `attentionForward`: a block touches keys
+/// `0..<r1` only, so the masked half is mostly skipped. Pieces of the same KV group add into the same `dk`,
+/// `dv` rows, so each thread adds into its own copies, summed at the end. With `workers > 1` the pieces run
+/// on that many threads with single-threaded BLAS. `scratch` holds `attentionBackwardScratchCount` floats.
 public func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMutablePointer<Float>,
                               _ dv: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>,
                               _ dout: UnsafePointer<Float>, _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>,
-                              _ v: UnsafePointer<Float>, kvHeadOf: [Int], t: Int, kvHeads: Int, headDim d: Int) {
+                              _ v: UnsafePointer<Float>, kvHeadOf: [Int], t: Int, kvHeads: Int, headDim d: Int,
+                              workers: Int = 1, rowBlock: Int? = nil) {
+    let heads = kvHeadOf.count, hd = heads * d, kvd = kvHeads * d
+    guard t > 0 else { return }
+    let scale = 1 / Float(d).squareRoot()
+    let rows = min(attentionRowBlock(t), rowBlock ?? t), blocks = (t + rows - 1) / rows
+    let w = max(1, min(workers, heads * blocks))
+    let perWorker = attentionBackwardScratchCount(t: t, kvd: kvd, workers: 1)
+    for i in 0..<w { (scratch + i * perWorker + 2 * rows * t).update(repeating: 0, count: 2 * t * kvd) }
+    BLASParallel.forEach(count: heads * blocks, workers: w) { item, worker in
+        let h = item % heads, r0 = (blocks - 1 - item / heads) * rows
+        let g = kvHeadOf[h], r1 = min(t, r0 + rows), n = r1 - r0, cols = r1
+        let p = scratch + worker * perWorker, dp = p + rows * t, dkw = dp + rows * t, dvw = dkw + t * kvd
+        let qh = q + r0 * hd + h * d, douth = dout + r0 * hd + h * d
+        // P (n, cols) = softmax(scale · Q_h[r0..<r1] K_g[0..<cols]ᵀ), causal (recomputed)
+        sgemm(transB: true, m: n, n: cols, k: d, alpha: scale, qh, lda: hd, k + g * d, ldb: kvd, p, ldc: cols)
+        for i in 0..<n { softmaxCausalRow(p + i * cols, valid: r0 + i + 1, width: cols) }
+        // dV_g[0..<cols] += Pᵀ · dout_h[r0..<r1]
+        sgemm(transA: true, m: cols, n: d, k: n, p, lda: cols, douth, ldb: hd, beta: 1, dvw + g * d, ldc: kvd)
+        // dP (n, cols) = dout_h[r0..<r1] · V_g[0..<cols]ᵀ
+        sgemm(transB: true, m: n, n: cols, k: d, douth, lda: hd, v + g * d, ldb: kvd, dp, ldc: cols)
+        // dS = scale · P ⊙ (dP − rowsum(P ⊙ dP)), 0 past the causal limit
+        for i in 0..<n {
+            let pr = p + i * cols, dr = dp + i * cols, valid = r0 + i + 1
+            var dot: Float = 0
+            for j in 0..<valid { dot += pr[j] * dr[j] }
+            for j in 0..<valid { dr[j] = scale * pr[j] * (dr[j] - dot) }
+            if valid < cols { (dr + valid).update(repeating: 0, count: cols - valid) }
+        }
+        // dQ_h[r0..<r1] = dS · K_g[0..<cols];  dK_g[0..<cols] += dSᵀ · Q_h[r0..<r1]
+        sgemm(m: n, n: d, k: cols, dp, lda: cols, k + g * d, ldb: kvd, dq + r0 * hd + h * d, ldc: hd)
+        sgemm(transA: true, m: cols, n: d, k: n, dp, lda: cols, qh, ldb: hd, beta: 1, dkw + g * d, ldc: kvd)
+    }
+    // dK, dV = the sums of the threads' copies
+    let acc0 = scratch + 2 * rows * t
+    dk.update(from: acc0, count: t * kvd)
+    dv.update(from: acc0 + t * kvd, count: t * kvd)
+    for i in 1..<w {
+        let acc = scratch + i * perWorker + 2 * rows * t
+        for j in 0..<(t * kvd) { dk[j] += acc[j]; dv[j] += acc[t * kvd + j] }
+    }
+}
+
+/// Floats of scratch `attentionBackward` needs for `t` rows, `kvd = KV·D`, on `workers` threads: each
+/// thread's probabilities and their gradients for one row block, and its own `dk`, `dv`.
+public func attentionBackwardScratchCount(t: Int, kvd: Int, workers: Int) -> Int {
+    max(1, workers * (2 * attentionRowBlock(t) * t + 2 * t * kvd))
+}
+
+/// Reference twin of `attentionBackward`: every head over all `T × T` scores, one thread (tests).
+public func attentionBackwardReference(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMutablePointer<Float>,
+                                       _ dv: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
+                                       _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
+                                       kvHeadOf: [Int], t: Int, kvHeads: Int, headDim d: Int) {
     let heads = kvHeadOf.count, hd = heads * d, kvd = kvHeads * d
     let scale = 1 / Float(d).squareRoot()
-    let p = scratch, dp = scratch + t * t
+    let p = UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * t), dp = p + t * t
+    defer { p.deallocate() }
     dk.update(repeating: 0, count: t * kvd)
     dv.update(repeating: 0, count: t * kvd)
     for h in 0..<heads {
         let g = kvHeadOf[h]
-        // P = softmax(scale · Q_h K_gᵀ), causal (recomputed)
         sgemm(transB: true, m: t, n: t, k: d, alpha: scale, q + h * d, lda: hd, k + g * d, ldb: kvd, p, ldc: t)
         for i in 0..<t { softmaxCausalRow(p + i * t, valid: i + 1, width: t) }
-        // dV_g += Pᵀ · dout_h
         sgemm(transA: true, m: t, n: d, k: t, p, lda: t, dout + h * d, ldb: hd, beta: 1, dv + g * d, ldc: kvd)
-        // dP = dout_h · V_gᵀ
         sgemm(transB: true, m: t, n: t, k: d, dout + h * d, lda: hd, v + g * d, ldb: kvd, dp, ldc: t)
-        // dS = scale · P ⊙ (dP − rowsum(P ⊙ dP))
         for i in 0..<t {
             let pr = p + i * t, dr = dp + i * t
             var dot: Float = 0
@@ -92,7 +147,6 @@ public func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMut
             for j in 0...i { dr[j] = scale * pr[j] * (dr[j] - dot) }
             if i + 1 < t { (dr + i + 1).update(repeating: 0, count: t - i - 1) }
         }
-        // dQ_h = dS · K_g;  dK_g += dSᵀ · Q_h
         sgemm(m: t, n: d, k: t, dp, lda: t, k + g * d, ldb: kvd, dq + h * d, ldc: hd)
         sgemm(transA: true, m: t, n: d, k: t, dp, lda: t, q + h * d, ldb: hd, beta: 1, dk + g * d, ldc: kvd)
     }

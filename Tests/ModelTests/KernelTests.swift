@@ -29,6 +29,26 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    func testAttentionBackward_MatchesReference_BlockedAndThreaded() {
+        let t = 150, h = 6, kv = 2, d = 16
+        let q = random(t * h * d, seed: 7), k = random(t * kv * d, seed: 8), v = random(t * kv * d, seed: 9)
+        let dout = random(t * h * d, seed: 10)
+        for map in [(0..<h).map { $0 / 3 }, [1, 0, 0, 1, 0, 0]] {
+            var rq = [Float](repeating: 0, count: t * h * d), rk = [Float](repeating: 0, count: t * kv * d), rv = rk
+            attentionBackwardReference(&rq, &rk, &rv, dout, q, k, v, kvHeadOf: map, t: t, kvHeads: kv, headDim: d)
+            for (workers, rowBlock) in [(1, nil), (2, nil), (3, 7)] as [(Int, Int?)] {
+                var fq = [Float](repeating: .nan, count: t * h * d), fk = [Float](repeating: .nan, count: t * kv * d), fv = fk
+                var scratch = [Float](repeating: .nan, count: attentionBackwardScratchCount(t: t, kvd: kv * d, workers: workers))
+                attentionBackward(&fq, &fk, &fv, &scratch, dout, q, k, v, kvHeadOf: map, t: t, kvHeads: kv, headDim: d,
+                                  workers: workers, rowBlock: rowBlock)
+                XCTAssertFalse((fq + fk + fv).contains { $0.isNaN }, "every output written")
+                let diff = [maxAbsDiff(fq, rq), maxAbsDiff(fk, rk), maxAbsDiff(fv, rv)].max()!
+                print("attention backward (\(workers) workers, row block \(rowBlock ?? 64)) vs reference max diff \(diff)")
+                XCTAssertLessThan(diff, 1e-5, "\(workers) workers, row block \(String(describing: rowBlock)), map \(map)")
+            }
+        }
+    }
+
     func testAttentionWithPastKeys_MatchesFullSequence() {
         let t = 20, h = 4, kv = 2, d = 8, past = 13
         let q = random(t * h * d, seed: 4), k = random(t * kv * d, seed: 5), v = random(t * kv * d, seed: 6)
