@@ -69,8 +69,10 @@ func softmaxCausalRow(_ row: UnsafeMutablePointer<Float>, valid: Int, width: Int
 ///
 /// The work is split into (head, block of query rows) pieces as in `attentionForward`: a block touches keys
 /// `0..<r1` only, so the masked half is mostly skipped. Pieces of the same KV group add into the same `dk`,
-/// `dv` rows, so each thread adds into its own copies, summed at the end. With `workers > 1` the pieces run
-/// on that many threads with single-threaded BLAS. `scratch` holds `attentionBackwardScratchCount` floats.
+/// `dv` rows, so each thread adds into its own copies, summed at the end; pieces are dealt to the threads
+/// in a fixed way, so the sums, and a resumed job's weights, are the same bits on every run. With
+/// `workers > 1` the pieces run on that many threads with single-threaded BLAS. `scratch` holds
+/// `attentionBackwardScratchCount` floats.
 public func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMutablePointer<Float>,
                               _ dv: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>,
                               _ dout: UnsafePointer<Float>, _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>,
@@ -83,7 +85,7 @@ public func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMut
     let w = max(1, min(workers, heads * blocks))
     let perWorker = attentionBackwardScratchCount(t: t, kvd: kvd, workers: 1)
     for i in 0..<w { (scratch + i * perWorker + 2 * rows * t).update(repeating: 0, count: 2 * t * kvd) }
-    BLASParallel.forEach(count: heads * blocks, workers: w) { item, worker in
+    BLASParallel.forEach(count: heads * blocks, workers: w, schedule: .interleaved) { item, worker in
         let h = item % heads, r0 = (blocks - 1 - item / heads) * rows
         let g = kvHeadOf[h], r1 = min(t, r0 + rows), n = r1 - r0, cols = r1
         let p = scratch + worker * perWorker, dp = p + rows * t, dkw = dp + rows * t, dvw = dkw + t * kvd

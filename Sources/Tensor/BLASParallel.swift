@@ -4,10 +4,20 @@ import Foundation
 /// single-threaded BLAS, so that `workers × BLAS threads` stays within the threads the caller was given
 /// (DEVELOPERS.md: never oversubscribe).
 public enum BLASParallel {
+    /// How items are dealt to the threads.
+    public enum Schedule: Sendable {
+        /// The next free thread takes the next item: best balance.
+        case dynamic
+        /// Item `i` goes to thread `i % workers`, in ascending order: which thread handles what is fixed,
+        /// so work that adds into per-thread copies gives the same bits on every run.
+        case interleaved
+    }
+
     /// Calls `body(item, worker)` for every `item` in `0..<count`, items taken in ascending order by
     /// `workers` threads (`worker` in `0..<workers` names the thread, for per-thread scratch). BLAS runs
     /// single-threaded meanwhile and its thread count is restored afterwards. With one worker, runs inline.
-    public static func forEach(count: Int, workers: Int, _ body: (_ item: Int, _ worker: Int) -> Void) {
+    public static func forEach(count: Int, workers: Int, schedule: Schedule = .dynamic,
+                               _ body: (_ item: Int, _ worker: Int) -> Void) {
         let w = max(1, min(workers, count))
         if w == 1 {
             for i in 0..<count { body(i, 0) }
@@ -19,7 +29,10 @@ public enum BLASParallel {
         withoutActuallyEscaping(body) { body in
             let queue = Queue(count: count, body: body)
             DispatchQueue.concurrentPerform(iterations: w) { worker in
-                while let i = queue.take() { queue.body(i, worker) }
+                switch schedule {
+                case .dynamic: while let i = queue.take() { queue.body(i, worker) }
+                case .interleaved: for i in stride(from: worker, to: count, by: w) { queue.body(i, worker) }
+                }
             }
         }
     }
