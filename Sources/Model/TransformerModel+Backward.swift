@@ -60,8 +60,8 @@ extension TransformerModel {
         }
         if f > 0 {
             // recompute what the blocks share: the FFN-norm output and the SwiGLU hidden
-            blk.ffnNorm.forward(a.norm2, mean: nil, rstd: nil, a.mid, n: n)
-            if blk.isGated { swigluForward(a.hidden, a.gate, a.up, count: n * f) }
+            blk.ffnNorm.forward(a.norm2, mean: nil, rstd: nil, a.mid, n: n, workers: a.workers)
+            if blk.isGated { swiglu(a.hidden, a.gate, a.up, rows: n, width: f, workers: a.workers) }
             call(blk.down, a.hidden, dx)
             blk.down.backwardInput(s.dh, dx, n: n, accumulate: false)
             if blk.isGated {
@@ -78,7 +78,7 @@ extension TransformerModel {
             blk.ffnNorm.backward(dx, s.dnorm, a.mid, mean: a.mean2, rstd: a.rstd2, n: n)
         }
         if blk.heads > 0 {
-            blk.attentionNorm.forward(a.norm1, mean: nil, rstd: nil, a.input, n: n)
+            blk.attentionNorm.forward(a.norm1, mean: nil, rstd: nil, a.input, n: n, workers: a.workers)
             call(blk.o, a.atty, dx)
             blk.o.backwardInput(s.datty, dx, n: n, accumulate: false)
             attentionBackward(s.dq, s.dk, s.dv, s.att, s.datty, a.q, a.k, a.v, kvHeadOf: blk.kvHeadOf,

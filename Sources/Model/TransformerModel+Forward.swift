@@ -72,11 +72,7 @@ extension TransformerModel {
             if blk.isGated {
                 blk.gate.forward(a.gate, a.norm2, n: n)
                 blk.up.forward(a.up, a.norm2, n: n)
-                let f = blk.ffnWidth
-                BLASParallel.ranges(count: n, workers: w, minimum: 32) { r in
-                    let o = r.lowerBound * f
-                    swigluForward(a.hidden + o, a.gate + o, a.up + o, count: r.count * f)
-                }
+                swiglu(a.hidden, a.gate, a.up, rows: n, width: blk.ffnWidth, workers: w)
             } else {
                 blk.up.forward(a.hidden, a.norm2, n: n)
                 reluForward(a.hidden, count: n * blk.ffnWidth)
@@ -155,6 +151,15 @@ extension TransformerModel {
                         n: n, gradScale: 0, workers: acts.workers, onLogits: onLogits)
         }
         return ForwardResult(rowLogProbs: lp, batch: batch, t: t)
+    }
+}
+
+/// SwiGLU of `rows` rows of `width`, rows split over `workers` threads when there are enough of them.
+func swiglu(_ out: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>,
+            rows: Int, width f: Int, workers: Int) {
+    BLASParallel.ranges(count: rows, workers: workers, minimum: 32) { r in
+        let o = r.lowerBound * f
+        swigluForward(out + o, gate + o, up + o, count: r.count * f)
     }
 }
 

@@ -23,8 +23,8 @@ public enum CompactExport {
         public var benchSeqlen: Int
         public var benchReps: Int
         /// Compact GGUF: every FFN width is padded with zero neurons to a multiple of this (0: none). llama.cpp
-        /// ran a coupled 20 % export with widths like 1527 at 0.90× the masked model's speed; its fast F32
-        /// kernels need the down projection's inner size to fill SIMD registers.
+        /// ran a coupled 20 % export with widths like 1527 at 0.90× the masked model's speed, padded at
+        /// 1.11–1.13× (likely its fast F32 kernels want inner sizes that fill SIMD registers; not checked).
         public var ffnMultiple: Int
 
         /// The GGUF default of `ffnMultiple`: 32 floats fill an AVX-512 register pair (and AVX2's four).

@@ -7,7 +7,7 @@ extension Compaction {
         /// K/V heads added by duplication (each costs 2·D·C parameters).
         public var duplicatedKVHeads: Int
         /// Zero FFN neurons added so that every FFN width is a positive multiple of `ffnMultiple`
-        /// (llama.cpp needs n_ff > 0, and its fast matrix kernels need widths that fill SIMD registers).
+        /// (llama.cpp needs n_ff > 0, and ran odd widths far slower: docs/compaction.md).
         public var paddedNeurons: Int
         /// Extra parameters from both.
         public var extraParameters: Int

@@ -29,8 +29,11 @@ struct Export: ParsableCommand {
     @Option(name: .customLong("ffn-multiple"), help: "Compact GGUF: pad every FFN width with zero neurons to a multiple of this (0: exact widths; llama.cpp runs odd widths much slower).")
     var ffnMultiple = CompactExport.Options.defaultFFNMultiple
 
-    func validate() throws {
-        guard ffnMultiple >= 0 else { throw ValidationError("--ffn-multiple must be 0 (exact widths) or a positive multiple, got \(ffnMultiple)") }
+    func validate() throws { try Self.checkFFNMultiple(ffnMultiple) }
+
+    /// `--ffn-multiple` of `export` and `prune`: 0 (exact widths) or a positive multiple.
+    static func checkFFNMultiple(_ m: Int) throws {
+        guard m >= 0 else { throw ValidationError("--ffn-multiple must be 0 (exact widths) or a positive multiple, got \(m)") }
     }
 
     func run() throws {

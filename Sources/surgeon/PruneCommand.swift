@@ -46,9 +46,7 @@ struct Prune: ParsableCommand {
     var ffnMultiple = CompactExport.Options.defaultFFNMultiple
     @Option(name: .long, help: "Continue the interrupted run in this output directory (reads its request.json).") var resume: String?
 
-    func validate() throws {
-        guard ffnMultiple >= 0 else { throw ValidationError("--ffn-multiple must be 0 (exact widths) or a positive multiple, got \(ffnMultiple)") }
-    }
+    func validate() throws { try Export.checkFFNMultiple(ffnMultiple) }
 
     func run() throws {
         let request: PruneRequest
