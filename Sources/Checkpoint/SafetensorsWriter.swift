@@ -10,6 +10,11 @@ public enum SafetensorsWriter {
     /// Serialises `tensors` (sorted by name) to bytes.
     public static func encode(_ tensors: [String: Tensor], as type: StorageType = .F32,
                               metadata: [String: String] = ["format": "pt"]) -> [UInt8] {
+        encode(tensors, as: type, metadata: metadata, headerOnly: false)
+    }
+
+    /// The file's bytes, or only its length prefix and header (`headerOnly`).
+    static func encode(_ tensors: [String: Tensor], as type: StorageType, metadata: [String: String], headerOnly: Bool) -> [UInt8] {
         let names = tensors.keys.sorted()
         let esize = type == .F32 ? 4 : 2
         var header = "{"
@@ -31,6 +36,7 @@ public enum SafetensorsWriter {
         out.reserveCapacity(8 + h.count + offset)
         withUnsafeBytes(of: UInt64(h.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(contentsOf: h)
+        if headerOnly { return out }
         for n in names {
             tensors[n]!.data.withUnsafeBufferPointer { src in
                 switch type {
@@ -48,10 +54,37 @@ public enum SafetensorsWriter {
         return out
     }
 
-    /// Writes `tensors` to `path`.
+    /// Writes `tensors` to `path` (temporary file, fsync, rename) in pieces of at most 4 MiB: the file's bytes
+    /// are never held in memory at once (a 7B model's weights would need another 27 GB).
     public static func write(_ tensors: [String: Tensor], to path: String, as type: StorageType = .F32,
                              metadata: [String: String] = ["format": "pt"]) throws {
-        try writeAtomically(encode(tensors, as: type, metadata: metadata), to: path)
+        let header = encode(tensors, as: type, metadata: metadata, headerOnly: true)
+        let names = tensors.keys.sorted()
+        try writeAtomically(to: path) { emit in
+            try emit(header)
+            let piece = 1 << 20  // elements
+            var buf = [UInt8]()
+            for n in names {
+                try tensors[n]!.data.withUnsafeBufferPointer { src in
+                    var i = 0
+                    while i < src.count {
+                        let m = min(piece, src.count - i)
+                        buf.removeAll(keepingCapacity: true)
+                        switch type {
+                        case .F32:
+                            buf.append(contentsOf: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: src[i ..< i + m])))
+                        case .F16, .BF16:
+                            for j in i ..< i + m {
+                                let h = (type == .F16 ? floatToHalf(src[j]) : floatToBFloat16(src[j])).littleEndian
+                                buf.append(UInt8(truncatingIfNeeded: h)); buf.append(UInt8(truncatingIfNeeded: h >> 8))
+                            }
+                        }
+                        try emit(buf)
+                        i += m
+                    }
+                }
+            }
+        }
     }
 
     static func jsonString(_ s: String) -> String {
@@ -73,21 +106,35 @@ public enum SafetensorsWriter {
 
 /// Writes `bytes` to a temporary file beside `path`, fsyncs it and renames it over `path`.
 func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    try writeAtomically(to: path) { emit in try emit(bytes) }
+}
+
+/// Writes what `body` emits, piece by piece, to a temporary file beside `path`, fsyncs it and renames it over
+/// `path`; on any failure (a full disk says so) the temporary file is removed and `path` is untouched.
+func writeAtomically(to path: String, _ body: (_ emit: ([UInt8]) throws -> Void) throws -> Void) throws {
     let tmp = path + ".tmp-\(getpid())"
     let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     guard fd >= 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
-    var ok = true
-    bytes.withUnsafeBytes { buf in
-        var off = 0
-        while off < buf.count {
-            let n = Foundation.write(fd, buf.baseAddress! + off, buf.count - off)
-            if n <= 0 { ok = false; break }
-            off += n
+    func fail(_ reason: String) -> Error { close(fd); unlink(tmp); return CheckpointError.writeFailed(path: path, reason: reason) }
+    do {
+        try body { bytes in
+            try bytes.withUnsafeBytes { buf in
+                var off = 0
+                while off < buf.count {
+                    let n = Foundation.write(fd, buf.baseAddress! + off, buf.count - off)
+                    if n < 0 && errno == EINTR { continue }
+                    guard n > 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+                    off += n
+                }
+            }
         }
+    } catch let e as CheckpointError {
+        if case .writeFailed(_, let reason) = e { throw fail(reason) }
+        throw fail("\(e)")
     }
-    if ok { ok = fsync(fd) == 0 }
+    guard fsync(fd) == 0 else { throw fail(String(cString: strerror(errno))) }
     close(fd)
-    guard ok, rename(tmp, path) == 0 else {
+    guard rename(tmp, path) == 0 else {
         let reason = String(cString: strerror(errno))
         unlink(tmp)
         throw CheckpointError.writeFailed(path: path, reason: reason)

@@ -49,77 +49,163 @@ public enum CurvatureEstimator {
     public static func estimateWithLoss(model: TransformerModel, sequences: [[Int32]], need: Need,
                                         progress: ((Int, Int) -> Void)? = nil,
                                         isCancelled: (() -> Bool)? = nil) throws -> (layers: [LayerCurvature], loss: Double?) {
-        let ids = model.linearIDs
+        let layout = CurvatureLayout(model: model)
         if need == .identity {
-            return (ids.map { id in
-                let l = model[linear: id]
-                let c = l.cols + (l.bias == nil ? 0 : 1)
-                return LayerCurvature(g: .identity(l.rows), a: .identity(c), gScale: 1, aScale: 1)
-            }, nil)
+            return (layout.linears.indices.map { layout.identity($0) }, nil)
         }
         // One A accumulator per (layer, input group), one G per Linear.
-        var aIndex: [LinearID: Int] = [:]
-        var aAcc: [KFACAccumulator] = []
-        var groupSlot: [[Int: Int]] = Array(repeating: [:], count: model.blocks.count)
-        var gAcc: [LinearID: KFACAccumulator] = [:]
-        for id in ids {
-            let l = model[linear: id]
-            let group = inputGroup(l.role) * 2 + (l.bias == nil ? 0 : 1)
-            if let slot = groupSlot[id.layer][group] {
-                aIndex[id] = slot
-            } else {
-                aAcc.append(KFACAccumulator(dimension: l.cols + (l.bias == nil ? 0 : 1)))
-                groupSlot[id.layer][group] = aAcc.count - 1
-                aIndex[id] = aAcc.count - 1
-            }
-            if need == .kfac { gAcc[id] = KFACAccumulator(dimension: l.rows) }
+        let aAcc = layout.inputWidths.map { KFACAccumulator(dimension: $0) }
+        let gAcc = need == .kfac ? layout.linears.map { KFACAccumulator(dimension: $0.rows) } : []
+        let loss = try pass(model: model, layout: layout, sequences: sequences, need: need, progress: progress,
+                            isCancelled: isCancelled, input: { slot, x, t in aAcc[slot].add(x, tokens: t) },
+                            gradient: { k, g, t in gAcc[k].add(g, tokens: t) })
+        let aFactors = aAcc.map { $0.finalize() }
+        let layers = try layout.linears.indices.map { k in
+            try layout.curvature(k, a: aFactors[layout.linears[k].slot], g: need == .kfac ? gAcc[k].finalize() : nil)
         }
-        let hasBias = Dictionary(uniqueKeysWithValues: ids.map { ($0, model[linear: $0].bias != nil) })
+        return (layers, loss)
+    }
+
+    /// The streamed mode's curvature pass: one forward/backward per sequence, every distinct input and every
+    /// output gradient appended to `spill` (keys `CurvatureLayout.inputKey` / `gradientKey`); no factor is held.
+    /// Returns the mean calibration loss.
+    public static func spill(model: TransformerModel, sequences: [[Int32]], need: Need, into spill: ActivationSpill,
+                             progress: ((Int, Int) -> Void)? = nil, isCancelled: (() -> Bool)? = nil) throws -> Double? {
+        let layout = CurvatureLayout(model: model)
+        if need == .identity { return nil }
+        return try pass(model: model, layout: layout, sequences: sequences, need: need, progress: progress, isCancelled: isCancelled,
+                        input: { slot, x, t in try spill.append(CurvatureLayout.inputKey(slot), x, rows: t, width: layout.inputWidths[slot]) },
+                        gradient: { k, g, t in try spill.append(CurvatureLayout.gradientKey(k), g, rows: t, width: layout.linears[k].rows) })
+    }
+
+    /// The forward/backward pass both modes share: hands each distinct input (with the constant-1 column of a
+    /// biased layer) and each output gradient (non-finite entries as 0, method.md §3.1) to the sinks, per sequence.
+    static func pass(model: TransformerModel, layout: CurvatureLayout, sequences: [[Int32]], need: Need,
+                     progress: ((Int, Int) -> Void)?, isCancelled: (() -> Bool)?,
+                     input: (Int, UnsafePointer<Float>, Int) throws -> Void,
+                     gradient: (Int, UnsafePointer<Float>, Int) throws -> Void) throws -> Double {
         var lossSum = 0.0
         for (n, seq) in sequences.enumerated() {
             if isCancelled?() == true { throw PruneCancelled() }
             var seenA = Set<Int>()
             let tokens = seq.map(Int.init)
             let t = tokens.count
-            let loss = try model.gradients(tokens: tokens) { id, input, gradOutput in
-                let slot = aIndex[id]!
-                if !seenA.contains(slot) {
-                    seenA.insert(slot)
-                    let acc = aAcc[slot]
-                    if hasBias[id]! {
-                        let c0 = acc.dimension - 1
-                        var x = [Float](repeating: 1, count: t * (c0 + 1))  // (T, C0+1), last column 1
-                        for r in 0..<t { for c in 0..<c0 { x[r * (c0 + 1) + c] = input[r * c0 + c] } }
-                        acc.add(x, tokens: t)
-                    } else {
-                        acc.add(input.baseAddress!, tokens: t)
+            var failure: Error?
+            let loss = try model.gradients(tokens: tokens) { id, x, gradOutput in
+                guard failure == nil else { return }
+                let k = layout.index[id]!, l = layout.linears[k]
+                do {
+                    if seenA.insert(l.slot).inserted {
+                        if l.hasBias {
+                            let padded = appendingConstantOneColumn(Array(x), tokens: t, columns: l.cols)
+                            try padded.withUnsafeBufferPointer { try input(l.slot, $0.baseAddress!, t) }
+                        } else {
+                            try input(l.slot, x.baseAddress!, t)
+                        }
                     }
-                }
-                if let g = gAcc[id] {
-                    // NaNs in the gradient count as 0 (method.md §3.1).
-                    if gradOutput.contains(where: { !$0.isFinite }) {
-                        g.add(gradOutput.map { $0.isFinite ? $0 : 0 }, tokens: t)
-                    } else {
-                        g.add(gradOutput.baseAddress!, tokens: t)
+                    if need == .kfac {
+                        if gradOutput.contains(where: { !$0.isFinite }) {
+                            let clean = gradOutput.map { $0.isFinite ? $0 : 0 }
+                            try clean.withUnsafeBufferPointer { try gradient(k, $0.baseAddress!, t) }
+                        } else {
+                            try gradient(k, gradOutput.baseAddress!, t)
+                        }
                     }
-                }
+                } catch { failure = error }
             }
+            if let failure { throw failure }
             guard loss.isFinite else { throw PruningError.nonFiniteFactor(layer: "calibration sequence \(n + 1)", factor: "loss \(loss)") }
             lossSum += Double(loss)
             progress?(n + 1, sequences.count)
         }
-        let aFactors = aAcc.map { $0.finalize() }
-        let layers = try ids.map { id -> LayerCurvature in
-            let a = aFactors[aIndex[id]!]
-            let name = model[linear: id].name
-            guard a.isFinite else { throw PruningError.nonFiniteFactor(layer: name, factor: "input factor A") }
-            guard let gacc = gAcc[id] else {
-                return LayerCurvature(g: .identity(model[linear: id].rows), a: a, gScale: 1, aScale: 1)
-            }
-            let g = gacc.finalize()
-            guard g.isFinite else { throw PruningError.nonFiniteFactor(layer: name, factor: "output-gradient factor G") }
-            return LayerCurvature.balanced(g: g, a: a)
-        }
-        return (layers, lossSum / Double(max(sequences.count, 1)))
+        return lossSum / Double(max(sequences.count, 1))
     }
+}
+
+/// Which factor each prunable Linear uses (`model.linearIDs` order): a slot per distinct (block, input group,
+/// bias) for `A`, one `G` per Linear. Both curvature modes and the memory plan read it.
+public struct CurvatureLayout: Sendable {
+    public struct Entry: Sendable {
+        public var id: LinearID
+        public var name: String
+        public var rows: Int
+        public var cols: Int
+        public var hasBias: Bool
+        /// Index into `inputWidths`.
+        public var slot: Int
+    }
+    public var linears: [Entry] = []
+    /// Order of each distinct input factor (`cols`, + 1 with a bias).
+    public var inputWidths: [Int] = []
+    var index: [LinearID: Int] = [:]
+
+    public init(model: TransformerModel) {
+        var groupSlot: [[Int: Int]] = Array(repeating: [:], count: model.blocks.count)
+        for id in model.linearIDs {
+            let l = model[linear: id]
+            let group = CurvatureEstimator.inputGroup(l.role) * 2 + (l.bias == nil ? 0 : 1)
+            let slot: Int
+            if let s = groupSlot[id.layer][group] { slot = s } else {
+                inputWidths.append(l.cols + (l.bias == nil ? 0 : 1))
+                slot = inputWidths.count - 1
+                groupSlot[id.layer][group] = slot
+            }
+            index[id] = linears.count
+            linears.append(Entry(id: id, name: l.name, rows: l.rows, cols: l.cols, hasBias: l.bias != nil, slot: slot))
+        }
+    }
+
+    static func inputKey(_ slot: Int) -> String { "a\(slot)" }
+    static func gradientKey(_ k: Int) -> String { "g\(k)" }
+
+    /// Identity factors (magnitude), which store no matrices.
+    func identity(_ k: Int) -> LayerCurvature {
+        LayerCurvature(g: .identity(linears[k].rows), a: .identity(inputWidths[linears[k].slot]), gScale: 1, aScale: 1)
+    }
+
+    /// Linear `k`'s curvature from its finalized factors (`g == nil`: `G = I`, unbalanced), checked finite.
+    func curvature(_ k: Int, a: SymmetricFactor, g: SymmetricFactor?) throws -> LayerCurvature {
+        let name = linears[k].name
+        guard a.isFinite else { throw PruningError.nonFiniteFactor(layer: name, factor: "input factor A") }
+        guard let g else { return LayerCurvature(g: .identity(linears[k].rows), a: a, gScale: 1, aScale: 1) }
+        guard g.isFinite else { throw PruningError.nonFiniteFactor(layer: name, factor: "output-gradient factor G") }
+        return LayerCurvature.balanced(g: g, a: a)
+    }
+}
+
+/// The streamed mode's factors, one Linear at a time from an `ActivationSpill`: the `A` of the current input
+/// slot is kept while consecutive Linears share it (q/k/v, gate/up), and only then.
+public final class SpilledCurvature {
+    public let layout: CurvatureLayout
+    let spill: ActivationSpill
+    let need: CurvatureEstimator.Need
+    private var current: (slot: Int, a: SymmetricFactor)?
+
+    public init(layout: CurvatureLayout, spill: ActivationSpill, need: CurvatureEstimator.Need) {
+        self.layout = layout; self.spill = spill; self.need = need
+    }
+
+    /// Linear `k`'s curvature, built from the spill.
+    public func curvature(_ k: Int) throws -> LayerCurvature {
+        if need == .identity { return layout.identity(k) }
+        let e = layout.linears[k]
+        let a: SymmetricFactor
+        if let c = current, c.slot == e.slot { a = c.a } else {
+            current = nil
+            let acc = KFACAccumulator(dimension: layout.inputWidths[e.slot])
+            try spill.accumulate(CurvatureLayout.inputKey(e.slot), into: acc)
+            a = acc.finalize()
+            current = (e.slot, a)
+        }
+        var g: SymmetricFactor? = nil
+        if need == .kfac {
+            let acc = KFACAccumulator(dimension: e.rows)
+            try spill.accumulate(CurvatureLayout.gradientKey(k), into: acc)
+            g = acc.finalize()
+        }
+        return try layout.curvature(k, a: a, g: g)
+    }
+
+    /// Forgets the cached `A` (between passes).
+    public func reset() { current = nil }
 }

@@ -6,16 +6,33 @@ public final class SymmetricFactor: @unchecked Sendable {
     /// Order of the matrix.
     public let n: Int
     /// The full symmetric matrix, row-major. // (n, n)
-    public let data: [Float]
+    /// The identity factor holds no matrix (the methods that use it read only `diagonal`): this builds it on demand.
+    public var data: [Float] {
+        guard isIdentity else { return stored }
+        var d = [Float](repeating: 0, count: n * n)
+        for i in 0..<n { d[i * n + i] = 1 }
+        return d
+    }
+    private let stored: [Float]
+    /// True for `identity(n)`, which stores nothing.
+    public let isIdentity: Bool
     /// Frobenius norm of `data` (computed once).
     public let frobeniusNorm: Double
     /// True when every element is finite.
     public let isFinite: Bool
 
+    /// Bytes this factor holds.
+    public var bytes: Int { stored.count * MemoryLayout<Float>.stride }
+
+    private init(identity n: Int) {
+        self.n = n; stored = []; isIdentity = true; frobeniusNorm = Double(n).squareRoot(); isFinite = true
+    }
+
     public init(n: Int, data: [Float]) {
         precondition(data.count == n * n, "SymmetricFactor: \(n)×\(n) needs \(n * n) elements, got \(data.count)")
         self.n = n
-        self.data = data
+        self.stored = data
+        self.isIdentity = false
         var s0 = 0.0, s1 = 0.0, finite = true
         data.withUnsafeBufferPointer { p in
             var i = 0
@@ -32,14 +49,15 @@ public final class SymmetricFactor: @unchecked Sendable {
     }
 
     /// The identity factor (magnitude baseline, `G` of L-OBD).
-    public static func identity(_ n: Int) -> SymmetricFactor {
-        var d = [Float](repeating: 0, count: n * n)
-        for i in 0..<n { d[i * n + i] = 1 }
-        return SymmetricFactor(n: n, data: d)
-    }
+    /// It stores no matrix: `n²` floats per layer for nothing made the magnitude, Wanda and SparseGPT
+    /// baselines hold dense identities of every layer.
+    public static func identity(_ n: Int) -> SymmetricFactor { SymmetricFactor(identity: n) }
 
     /// Diagonal of the matrix.
-    public var diagonal: [Float] { (0..<n).map { data[$0 * n + $0] } }
+    public var diagonal: [Float] {
+        if isIdentity { return [Float](repeating: 1, count: n) }
+        return stored.withUnsafeBufferPointer { p in (0..<n).map { p[$0 * n + $0] } }
+    }
 }
 
 /// Running sum of `x xᵀ` over token rows, accumulated with `ssyrk`; `finalize` gives the mean.
@@ -61,6 +79,7 @@ public final class KFACAccumulator: @unchecked Sendable {
     public func add(_ block: UnsafePointer<Float>, tokens t: Int, stride: Int? = nil) {
         guard t > 0 else { return }
         let n = dimension
+        if sum.isEmpty { sum = [Float](repeating: 0, count: n * n) }  // added to after finalize: start again
         sum.withUnsafeMutableBufferPointer { c in
             ssyrkAccumulate(n: n, k: t, block, ldx: stride ?? n, c.baseAddress!, ldc: n)
         }
@@ -73,10 +92,13 @@ public final class KFACAccumulator: @unchecked Sendable {
         block.withUnsafeBufferPointer { add($0.baseAddress!, tokens: t) }
     }
 
-    /// The mean `(1/tokens) Σ x xᵀ` as a full symmetric factor (zero when nothing was added).
+    /// The mean `(1/tokens) Σ x xᵀ` as a full symmetric factor (zero when nothing was added). The accumulator
+    /// hands its buffer over (no second `n²` copy) and is empty afterwards; `reset` makes it usable again.
     public func finalize() -> SymmetricFactor {
         let n = dimension
-        var out = sum
+        var out: [Float] = []
+        swap(&out, &sum)
+        if out.isEmpty { out = [Float](repeating: 0, count: n * n) }
         let scale: Float = tokens > 0 ? 1 / Float(tokens) : 0
         out.withUnsafeMutableBufferPointer { p in
             symmetrizeUpper(p.baseAddress!, n: n)
@@ -88,6 +110,7 @@ public final class KFACAccumulator: @unchecked Sendable {
     /// Forgets everything added (for the next shot).
     public func reset() {
         tokens = 0
+        if sum.count != dimension * dimension { sum = [Float](repeating: 0, count: dimension * dimension); return }
         for i in 0..<sum.count { sum[i] = 0 }
     }
 }

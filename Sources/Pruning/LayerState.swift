@@ -29,6 +29,9 @@ final class InverseCache {
 
     func removeAll() { entries.removeAll() }
 
+    /// Drops every cached inverse of `m` (the streamed mode, once the Linears that share `m` are done).
+    func drop(_ m: SymmetricFactor) { entries[ObjectIdentifier(m)] = nil }
+
     /// Called after a layer's update: drops the cached inverse of each of its factors once its last user is done.
     func release(_ cv: LayerCurvature) {
         for id in [ObjectIdentifier(cv.g), ObjectIdentifier(cv.a)] {

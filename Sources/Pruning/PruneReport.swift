@@ -58,6 +58,17 @@ public struct PruneReport: Codable, Sendable, Equatable {
     public var artifacts: [String]
     /// The settings the run actually used where the request left them to defaults, and where the defaults come from.
     public var effective: EffectiveSettings? = nil
+    /// The memory plan the run followed and the peak resident bytes measured per phase.
+    public var memory: Memory? = nil
+
+    /// `report.json` → `memory`.
+    public struct Memory: Codable, Sendable, Equatable {
+        public var plan: MemoryPlan
+        /// Peak resident bytes per runner phase (`load`, `curvature`, `prune`, `eval`, `save`, …).
+        public var measuredPeakBytes: [String: Int]
+        public init(plan: MemoryPlan, measured: [String: Int]) { self.plan = plan; measuredPeakBytes = measured }
+        enum CodingKeys: String, CodingKey { case plan, measuredPeakBytes = "measured_peak_bytes" }
+    }
     /// Mean calibration loss of the pruned model (the last shot's increase is this minus its `calibration_loss`).
     public var calibrationLossAfter: Double? = nil
 
@@ -78,7 +89,7 @@ public struct PruneReport: Codable, Sendable, Equatable {
         case achievedSparsity = "achieved_sparsity", parametersBefore = "parameters_before"
         case parametersAfter = "parameters_after", perplexityBefore = "perplexity_before"
         case perplexityAfter = "perplexity_after", peakRSSBytes = "peak_rss_bytes"
-        case calibrationLossAfter = "calibration_loss_after", effective
+        case calibrationLossAfter = "calibration_loss_after", effective, memory
     }
 }
 

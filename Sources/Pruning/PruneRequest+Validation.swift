@@ -26,6 +26,7 @@ extension PruneRequest {
         if let w = evalWindows, w < 1 { errors.append("eval_windows: must be at least 1, got \(w)") }
         if evalOffset < 0 { errors.append("eval_offset: must be ≥ 0, got \(evalOffset)") }
         if evalEvery < 1 { errors.append("eval_every: must be at least 1, got \(evalEvery)") }
+        if let b = memoryBudget, b < 1 << 20 { errors.append("memory_budget: must be at least 1 MiB, got \(b) bytes") }
         if evalSeqlen < 2 { errors.append("eval_seqlen: must be at least 2, got \(evalSeqlen)") }
         switch (method, structure) {
         case (.wanda, .structured), (.wanda, .coupled), (.sparsegpt, .structured), (.sparsegpt, .coupled):

@@ -1,3 +1,5 @@
+import Checkpoint
+
 /// Everything that defines a prune: what `surgeon prune` parses and what a job stores.
 /// Field names in JSON are snake_case (`max_correlate`, …) through the coding keys.
 public struct PruneRequest: Codable, Sendable, Equatable {
@@ -62,6 +64,26 @@ public struct PruneRequest: Codable, Sendable, Equatable {
     /// multiples of `uniformMultiple`, so that the compact model has a standard Hugging Face config.
     public var uniform: Bool
     public var uniformMultiple: Int
+    /// Bytes of memory the prune may use (`nil`: 80 % of this machine's RAM). `MemoryPlan` picks the in-memory
+    /// mode when it fits and the streamed mode otherwise, and refuses a budget below its minimum.
+    public var memoryBudget: Int?
+    /// How the streamed mode spills calibration rows to disk (`bf16` halves the disk; `f32` is exact).
+    public var spillPrecision: ActivationSpill.Precision
+    /// Keep every shot's checkpoint weights (`false`: only the last finished shot's, besides the output).
+    public var keepCheckpoints: Bool
+    /// Storage type of the pruned model written (Hugging Face and GGUF exports).
+    public var dtype: OutputDType
+
+    /// The storage types a pruned model can be written in.
+    public enum OutputDType: String, Codable, Sendable, CaseIterable {
+        case f32, bf16, f16
+        /// Bytes per element.
+        public var bytes: Int { self == .f32 ? 4 : 2 }
+        /// The safetensors storage type.
+        public var storage: SafetensorsWriter.StorageType {
+            switch self { case .f32: return .F32; case .bf16: return .BF16; case .f16: return .F16 }
+        }
+    }
 
     public init(model: String, structure: Structure = .structured, method: Method = .llmSurgeon,
                 sparsity: Double, shots: Int = 6, calibration: String, samples: Int = 16, seqlen: Int = 512,
@@ -69,7 +91,11 @@ public struct PruneRequest: Codable, Sendable, Equatable {
                 loraRank: Int = 0, eval: String? = nil, evalWindows: Int? = nil, evalSeqlen: Int = 2048,
                 structuredOrder: StructuredUpdateOrder = .sequential, loraLearningRate: Double = 1e-4, loraEpochs: Int = 5,
                 loraSubset: Double = 0.025, loraTargets: LowRankTargets = .all,
-                evalEvery: Int = 1, evalOffset: Int = 0, uniform: Bool = false, uniformMultiple: Int = PruneRequest.defaultUniformMultiple) {
+                evalEvery: Int = 1, evalOffset: Int = 0, uniform: Bool = false, uniformMultiple: Int = PruneRequest.defaultUniformMultiple,
+                memoryBudget: Int? = nil, spillPrecision: ActivationSpill.Precision = .bf16, keepCheckpoints: Bool = false,
+                dtype: OutputDType = .f32) {
+        self.memoryBudget = memoryBudget; self.spillPrecision = spillPrecision; self.keepCheckpoints = keepCheckpoints
+        self.dtype = dtype
         self.model = model; self.structure = structure; self.method = method; self.sparsity = sparsity
         self.shots = shots; self.calibration = calibration; self.samples = samples; self.seqlen = seqlen
         self.seed = seed; self.dampG = dampG; self.dampA = dampA; self.maxCorrelate = maxCorrelate
@@ -108,6 +134,10 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         evalOffset = try c.decodeIfPresent(Int.self, forKey: .evalOffset) ?? 0
         uniform = try c.decodeIfPresent(Bool.self, forKey: .uniform) ?? false
         uniformMultiple = try c.decodeIfPresent(Int.self, forKey: .uniformMultiple) ?? PruneRequest.defaultUniformMultiple
+        memoryBudget = try c.decodeIfPresent(Int.self, forKey: .memoryBudget)
+        spillPrecision = try c.decodeIfPresent(ActivationSpill.Precision.self, forKey: .spillPrecision) ?? .bf16
+        keepCheckpoints = try c.decodeIfPresent(Bool.self, forKey: .keepCheckpoints) ?? false
+        dtype = try c.decodeIfPresent(OutputDType.self, forKey: .dtype) ?? .f32
     }
 
     /// Weights per correlated chunk of unstructured and 2:4 LLM Surgeon. The reference scripts use 2,000; the
@@ -125,6 +155,7 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         case dampG = "damp_g", dampA = "damp_a", maxCorrelate = "max_correlate", loraRank = "lora_rank"
         case eval, evalWindows = "eval_windows", evalSeqlen = "eval_seqlen", structuredOrder = "update_order", evalEvery = "eval_every"
         case evalOffset = "eval_offset", uniform, uniformMultiple = "uniform_multiple"
+        case memoryBudget = "memory_budget", spillPrecision = "spill_precision", keepCheckpoints = "keep_checkpoints", dtype
         case loraLearningRate = "lora_lr", loraEpochs = "lora_epochs", loraSubset = "lora_subset", loraTargets = "lora_targets"
     }
 }

@@ -10,6 +10,12 @@ public enum PruningError: Error, CustomStringConvertible, Equatable {
     case unsupported(method: String, structure: String)
     /// The target sparsity is outside [0, 1).
     case invalidSparsity(Double)
+    /// Writing or reading the streamed mode's spill failed (a full disk says so).
+    case spill(path: String, reason: String)
+    /// The memory plan cannot fit the request in its budget (the message names the minimum).
+    case overBudget(String)
+    /// The disk cannot hold what the plan writes.
+    case insufficientDisk(String)
 
     public var description: String {
         switch self {
@@ -23,6 +29,10 @@ public enum PruningError: Error, CustomStringConvertible, Equatable {
             return "method \(method) does not support structure \(structure)"
         case let .invalidSparsity(s):
             return "target sparsity \(s) is outside [0, 1)"
+        case let .spill(path, reason):
+            return "curvature spill \(path): \(reason)"
+        case let .overBudget(m), let .insufficientDisk(m):
+            return m
         }
     }
 }

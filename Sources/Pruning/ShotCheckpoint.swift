@@ -48,6 +48,11 @@ public enum ShotCheckpoint {
         fsyncDirectory(directory(output))
     }
 
+    /// Deletes the weights of an earlier shot (its record stays, for the report); resuming needs only the last.
+    public static func dropWeights(_ output: URL, shot: Int) {
+        try? FileManager.default.removeItem(at: shotDirectory(output, shot: shot).appendingPathComponent("weights.safetensors"))
+    }
+
     /// Loads the weights saved after `shot` into `model`.
     public static func restore(model: inout TransformerModel, output: URL, shot: Int) throws {
         let path = shotDirectory(output, shot: shot).appendingPathComponent("weights.safetensors").path

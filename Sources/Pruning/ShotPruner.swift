@@ -145,18 +145,27 @@ public enum ShotPruner {
         try ctx.timed("update") {
             for i in layers.indices {
                 try ctx.check("update", i)
-                let rows = costs[i].rowCosts.indices.filter { costs[i].rowCosts[$0] <= tau }
-                let cols = costs[i].colCosts.indices.filter { costs[i].colCosts[$0] <= tau }
-                let before = diagnose ? layers[i].weight.data : []
-                try removeRowsAndColumns(&layers[i], states[i], rows: rows, cols: cols, options: options)
-                if diagnose {
-                    quadratic += ctx.timed("diagnostics") { quadraticModel(change: before, layers[i], kappa: states[i].kappa) }
-                    selected += rows.reduce(0.0) { $0 + Double(costs[i].rowCosts[$1]) } + cols.reduce(0.0) { $0 + Double(costs[i].colCosts[$1]) }
-                }
+                let d = try removeBelowThreshold(&layers[i], states[i], costs[i], tau: tau, options: options, ctx: ctx)
+                quadratic += d.quadratic; selected += d.selected
                 states[i].release(); cache.release(layers[i].curvature)
             }
         }
         return (tau, diagnose ? (quadratic, selected) : nil)
+    }
+
+    /// Removes the rows and columns of one layer whose costs are at most `tau`, with the OBS update; returns the
+    /// layer's diagnostics (the quadratic model's increase and the selected cost; 0 for methods without them).
+    static func removeBelowThreshold(_ layer: inout PrunableLayer, _ st: LayerState, _ costs: GlobalThreshold.StructuredLayer,
+                                     tau: Float, options: ShotOptions, ctx: ShotContext) throws -> (quadratic: Double, selected: Double) {
+        let diagnose = options.method == .llmSurgeon || options.method == .kobd
+        let rows = costs.rowCosts.indices.filter { costs.rowCosts[$0] <= tau }
+        let cols = costs.colCosts.indices.filter { costs.colCosts[$0] <= tau }
+        let before = diagnose ? layer.weight.data : []
+        try removeRowsAndColumns(&layer, st, rows: rows, cols: cols, options: options)
+        guard diagnose else { return (0, 0) }
+        let q = ctx.timed("diagnostics") { quadraticModel(change: before, layer, kappa: st.kappa) }
+        let s = rows.reduce(0.0) { $0 + Double(costs.rowCosts[$1]) } + cols.reduce(0.0) { $0 + Double(costs.colCosts[$1]) }
+        return (q, s)
     }
 
     /// `½·κ·tr(G Δ A Δᵀ)` with the undamped factors: the loss increase the K-FAC quadratic model predicts for the

@@ -23,6 +23,14 @@ public struct SurgeonRunner: PruneRunner {
         let timer = PhaseTimer()
         let tracker = ProgressTracker(shots: request.shots, evaluates: request.eval != nil, report: progress)
 
+        // The memory plan, from the model's header, before any work: it refuses a budget below its minimum and a
+        // disk that cannot hold what it writes, and chooses the in-memory or the streamed mode.
+        let header = try CheckpointLoader.header(path: request.model)
+        let plan = try MemoryPlan.make(config: header.config, request: request, fileBytes: header.fileBytes)
+        try plan.checkDisk(at: outputDirectory)
+        try ShotCheckpoint.writeJSON(plan, to: outputDirectory.appendingPathComponent("plan.json"))
+        log?("memory plan: \(plan.mode.rawValue), peak \(MemoryPlan.bytes(plan.peakBytes)) of a \(MemoryPlan.bytes(plan.budgetBytes)) budget (\(plan.reason)); disk \(MemoryPlan.bytes(plan.disk.totalBytes))")
+
         // Load the model, the calibration windows and the evaluation tokens.
         tracker.update(phase: "loading", shot: 0, fraction: 0, message: "loading \(request.model)")
         var lm = try timer.time("load") { try LanguageModel.load(path: request.model) }
@@ -75,33 +83,61 @@ public struct SurgeonRunner: PruneRunner {
 
         let ids = lm.model.linearIDs
         let need = CurvatureEstimator.need(for: request.method)
+        var shotPeaks: [String: Int] = [:]
         for shot in stride(from: shots.count + 1, through: request.shots, by: 1) {
             if isCancelled() { throw PruneCancelled() }
             let target = Double(shot) * request.sparsity / Double(request.shots)
             let shotTimer = PhaseTimer()
 
-            // Curvature on the current weights.
-            let (curvature, calibrationLoss) = try shotTimer.time("curvature") {
-                try CurvatureEstimator.estimateWithLoss(model: lm.model, sequences: calibration.sequences, need: need, progress: { done, total in
-                    tracker.update(phase: "curvature", shot: shot, fraction: Double(done) / Double(total),
-                                   layer: done, layers: total, message: "curvature: sequence \(done)/\(total)")
-                }, isCancelled: isCancelled)
+            let curvatureProgress: (Int, Int) -> Void = { done, total in
+                tracker.update(phase: "curvature", shot: shot, fraction: Double(done) / Double(total),
+                               layer: done, layers: total, message: "curvature: sequence \(done)/\(total)")
             }
-
-            // Costs, global threshold, updates and masks.
-            var layers = ids.enumerated().map { i, id -> PrunableLayer in
-                let l = lm.model[linear: id]
-                return PrunableLayer(name: l.name, weight: Self.augmented(l), curvature: curvature[i], hasBias: l.bias != nil)
+            let pruneProgress: (String, Int, Int) -> Void = { phase, layer, count in
+                tracker.update(phase: phase, shot: shot, fraction: Double(layer) / Double(max(count, 1)),
+                               layer: layer, layers: count, message: "\(phase): layer \(layer)/\(count)")
             }
             let options = ShotOptions(request: request, sparsity: target, coupling: coupling, structuredOrder: request.structuredOrder)
-            let result = try shotTimer.time("prune") {
-                try ShotPruner.run(&layers, options: options, progress: { phase, layer, count in
-                    tracker.update(phase: phase, shot: shot, fraction: Double(layer) / Double(max(count, 1)),
-                                   layer: layer, layers: count, message: "\(phase): layer \(layer)/\(count)")
-                }, isCancelled: isCancelled)
+            let calibrationLoss: Double?
+            let result: ShotResult
+            if plan.mode == .streamed {
+                // Curvature rows to disk in one pass, then one Linear's factors at a time (ShotPruner.runStreamed).
+                let spill = try ActivationSpill(directory: outputDirectory.appendingPathComponent("spill", isDirectory: true),
+                                                precision: request.spillPrecision)
+                defer { spill.remove() }
+                calibrationLoss = try shotTimer.time("curvature") {
+                    try CurvatureEstimator.spill(model: lm.model, sequences: calibration.sequences, need: need, into: spill,
+                                                 progress: curvatureProgress, isCancelled: isCancelled)
+                }
+                let source = SpilledCurvature(layout: CurvatureLayout(model: lm.model), spill: spill, need: need)
+                result = try shotTimer.time("prune") {
+                    try ShotPruner.runStreamed(count: ids.count, options: options, layer: { i in
+                        let l = lm.model[linear: ids[i]]
+                        return PrunableLayer(name: l.name, weight: Self.augmented(l), curvature: try source.curvature(i), hasBias: l.bias != nil)
+                    }, store: { i, layer in Self.writeBack(layer.weight, into: &lm.model[linear: ids[i]]) },
+                    progress: pruneProgress, isCancelled: isCancelled)
+                }
+            } else {
+                // Curvature on the current weights, every layer's factors at once.
+                let (curvature, loss) = try shotTimer.time("curvature") {
+                    try CurvatureEstimator.estimateWithLoss(model: lm.model, sequences: calibration.sequences, need: need,
+                                                            progress: curvatureProgress, isCancelled: isCancelled)
+                }
+                calibrationLoss = loss
+                // Costs, global threshold, updates and masks. The layers take the model's weights over (the model
+                // keeps none meanwhile), so no copy of every weight is made when they change.
+                var layers = ids.enumerated().map { i, id -> PrunableLayer in
+                    let l = lm.model[linear: id]
+                    let layer = PrunableLayer(name: l.name, weight: Self.augmented(l), curvature: curvature[i], hasBias: l.bias != nil)
+                    lm.model[linear: id].weight = []
+                    return layer
+                }
+                result = try shotTimer.time("prune") {
+                    try ShotPruner.run(&layers, options: options, progress: pruneProgress, isCancelled: isCancelled)
+                }
+                for (i, id) in ids.enumerated() { Self.writeBack(layers[i].weight, into: &lm.model[linear: id]) }
+                layers.removeAll()
             }
-            for (i, id) in ids.enumerated() { Self.writeBack(layers[i].weight, into: &lm.model[linear: id]) }
-            layers.removeAll()
             if request.loraRank > 0 {  // low-rank correction, absorbed before evaluation (method.md §8)
                 let tunes = try shotTimer.time("lora") {
                     try LowRankCorrection.afterShot(model: &lm.model, calibration: calibration.sequences, request: request, shot: shot,
@@ -123,11 +159,13 @@ public struct SurgeonRunner: PruneRunner {
                                           predictedIncrease: result.quadraticModelIncrease.map { $0 * lossScale },
                                           selectedCost: result.selectedCost.map { $0 * lossScale })
             try shotTimer.time("save") { try ShotCheckpoint.save(model: lm.model, record: record, output: outputDirectory) }
+            if !request.keepCheckpoints, shot > 1 { ShotCheckpoint.dropWeights(outputDirectory, shot: shot - 1) }
             shots.append(record)
             log?(String(format: "shot %d/%d: target %.4f achieved %.4f%@  (%@)", shot, request.shots, target, record.achievedSparsity,
                         ppl.map { String(format: " ppl %.4f", $0) } ?? "",
                         seconds.sorted { $0.key < $1.key }.filter { !$0.key.contains(".") }.map { String(format: "%@ %.1fs", $0.key, $0.value) }.joined(separator: ", ")))
             for (k, v) in shotTimer.seconds { timer.add(k, v) }
+            shotPeaks.merge(shotTimer.peaks) { max($0, $1) }
         }
 
         // The calibration loss of the pruned model (the last shot's caused increase).
@@ -144,7 +182,7 @@ public struct SurgeonRunner: PruneRunner {
         tracker.update(phase: "saving", shot: request.shots, fraction: 0, message: "writing the pruned model")
         var out = lm.checkpoint
         for (name, t) in ShotCheckpoint.prunableTensors(lm.model) { out.tensors[name] = t }
-        let files = try timer.time("save") { try HFDirectoryWriter.write(out, to: outputDirectory.path, storage: .F32) }
+        let files = try timer.time("save") { try HFDirectoryWriter.write(out, to: outputDirectory.path, storage: request.dtype.storage) }
         let layerRows = ids.map { id -> PruneReport.Layer in
             let l = lm.model[linear: id]
             let zeros = l.weight.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } + (l.bias?.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } ?? 0)
@@ -161,6 +199,7 @@ public struct SurgeonRunner: PruneRunner {
         report.seconds["total"] = timer.elapsed
         report.calibrationLossAfter = lossAfter
         report.effective = EffectiveSettings(request: request)
+        report.memory = PruneReport.Memory(plan: plan, measured: timer.peaks.merging(shotPeaks) { max($0, $1) })
         try ShotCheckpoint.writeJSON(report, to: outputDirectory.appendingPathComponent("report.json"))
         tracker.update(phase: "done", shot: request.shots, fraction: 1, message: "done")
         return report

@@ -5,7 +5,8 @@ import Pruning
 struct JobRequestParser {
     static let known: Set<String> = ["model", "calibration", "eval", "structure", "method", "sparsity", "shots", "samples",
                                      "seqlen", "seed", "damp_g", "damp_a", "max_correlate", "lora_rank", "eval_windows", "eval_seqlen",
-                                     "update_order", "eval_offset", "uniform", "uniform_multiple"]
+                                     "update_order", "eval_offset", "uniform", "uniform_multiple",
+                                     "memory_budget", "spill_precision", "keep_checkpoints", "dtype"]
 
     var errors: [Problem.FieldError] = []
 
@@ -31,13 +32,18 @@ struct JobRequestParser {
         let evalOffset = int(body, "eval_offset", 0...1_000_000_000) ?? 0
         let uniform = bool(body, "uniform") ?? false
         let uniformMultiple = int(body, "uniform_multiple", 1...4096) ?? PruneRequest.defaultUniformMultiple
+        let memoryBudget = int(body, "memory_budget", (1 << 20)...(1 << 50))
+        let spill = enumValue(body, "spill_precision", ActivationSpill.Precision.self) ?? .bf16
+        let keepCheckpoints = bool(body, "keep_checkpoints") ?? false
+        let dtype = enumValue(body, "dtype", PruneRequest.OutputDType.self) ?? .f32
         if evalWindows != nil && eval == nil { errors.append(.init("/eval_windows", "needs eval (a text name)")) }
         guard errors.isEmpty, let model, let sparsity else { return nil }
         return PruneRequest(model: model, structure: structure, method: method, sparsity: sparsity, shots: shots,
                             calibration: calibration ?? "", samples: samples, seqlen: seqlen, seed: UInt64(seed),
                             dampG: dampG, dampA: dampA, maxCorrelate: maxCorrelate, loraRank: loraRank, eval: eval,
                             evalWindows: evalWindows, evalSeqlen: evalSeqlen, structuredOrder: order,
-                            evalOffset: evalOffset, uniform: uniform, uniformMultiple: uniformMultiple)
+                            evalOffset: evalOffset, uniform: uniform, uniformMultiple: uniformMultiple,
+                            memoryBudget: memoryBudget, spillPrecision: spill, keepCheckpoints: keepCheckpoints, dtype: dtype)
     }
 
     /// The runner's own rules (`PruneRequest.validate`), as field errors: each message starts with

@@ -103,10 +103,12 @@ extension Problem {
         p.headers = [("Retry-After", String(retryAfter))]
         return p
     }
-    static func memoryLimit(estimate: Int, limit: Int) -> Problem {
+    static func memoryLimit(estimate: Int, limit: Int, minimum: Int? = nil) -> Problem {
+        let least = minimum.map { "; its smallest plan (\($0 == estimate ? "this one" : "the streamed mode")) needs \($0) bytes" } ?? ""
         var p = Problem("memory_limit_exceeded", 422, "Memory Limit Exceeded",
-                        "the job needs an estimated \(estimate) bytes; the server allows \(limit) per job")
+                        "the job needs an estimated \(estimate) bytes; the server allows \(limit) per job\(least)")
         p.extra = ["memory_estimate_bytes": estimate, "memory_limit_bytes": limit]
+        if let minimum { p.extra?["memory_minimum_bytes"] = minimum }
         return p
     }
     static func idempotencyMismatch(_ detail: String) -> Problem { Problem("idempotency_key_reused", 422, "Idempotency Key Reused", detail) }

@@ -57,10 +57,18 @@ extension SurgeonService {
         if errors.isEmpty, let resolved { errors = JobRequestParser.runnerErrors(resolved) }
         guard errors.isEmpty, let request = parsed, let resolved, let modelInfo else { throw Problem.validation(errors) }
 
-        let estimate = MemoryEstimate(modelFileBytes: modelInfo.size, modelName: modelInfo.name, summary: modelInfo.model, request: request)
-        if estimate.totalBytes > memoryLimit { throw Problem.memoryLimit(estimate: estimate.totalBytes, limit: memoryLimit) }
+        // The job's plan under its budget (the request's, at most the per-job limit): it runs in memory when that
+        // fits and streamed otherwise; a job whose smallest plan exceeds the budget is refused now.
+        let budget = min(request.memoryBudget ?? memoryLimit, memoryLimit)
+        let estimate = MemoryEstimate(modelPath: modelInfo.path, modelFileBytes: modelInfo.size, modelName: modelInfo.name,
+                                      request: resolved, budget: budget)
+        if estimate.totalBytes > budget {
+            throw Problem.memoryLimit(estimate: estimate.totalBytes, limit: budget, minimum: estimate.plan?.minimumBytes)
+        }
+        var planned = resolved
+        planned.memoryBudget = budget  // the runner plans the same mode under the same budget
 
-        let spec = JobSpec(request: request, resolved: resolved, owner: c.owner, idempotencyKey: key,
+        let spec = JobSpec(request: request, resolved: planned, owner: c.owner, idempotencyKey: key,
                            memoryEstimateBytes: estimate.totalBytes)
         do {
             let (job, created) = try manager.submit(spec)

@@ -7,12 +7,11 @@ extension PruneRequest.Structure: ExpressibleByArgument {}
 extension PruneRequest.Method: ExpressibleByArgument {}
 extension StructuredUpdateOrder: ExpressibleByArgument {}
 extension LowRankTargets: ExpressibleByArgument {}
+extension ActivationSpill.Precision: ExpressibleByArgument {}
+extension PruneRequest.OutputDType: ExpressibleByArgument {}
 
-/// `surgeon prune`: multi-shot pruning of a model into a Hugging Face directory plus `report.json`.
-struct Prune: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Prune a model with LLM Surgeon or a baseline; writes a Hugging Face directory and report.json.")
-
+/// The options that define a prune request: `surgeon prune` and `surgeon plan` share them.
+struct RequestOptions: ParsableArguments {
     @Option(name: .long, help: "GGUF file or Hugging Face directory.") var model: String?
     @Option(name: .long, help: "structured | coupled | 2:4 | unstructured") var structure: PruneRequest.Structure = .structured
     @Option(name: .long, help: "llm-surgeon | kobd | lobd | magnitude | wanda | sparsegpt") var method: PruneRequest.Method = .llmSurgeon
@@ -31,7 +30,6 @@ struct Prune: ParsableCommand {
     @Option(name: .customLong("lora-epochs"), help: "Epochs of the final low-rank tune on all calibration sequences.") var loraEpochs = 5
     @Option(name: .customLong("lora-subset"), help: "Fraction of calibration sequences of each shot's short tune (at least one).") var loraSubset = 0.025
     @Option(name: .customLong("lora-targets"), help: "Linears with adapters: all | attention | mlp.") var loraTargets: LowRankTargets = .all
-    @Option(name: .long, help: "Output directory.") var out: String?
     @Option(name: .long, help: "Evaluation text (perplexity before and after every shot).") var eval: String?
     @Option(name: .customLong("eval-windows"), help: "Evaluate on the first K windows only.") var evalWindows: Int?
     @Option(name: .customLong("eval-seqlen"), help: "Evaluation window length.") var evalSeqlen = 2048
@@ -39,6 +37,52 @@ struct Prune: ParsableCommand {
     @Option(name: .customLong("eval-offset"), help: "Token offset of the first evaluation window (a dev split; held out of calibration when --eval is the calibration text).") var evalOffset = 0
     @Flag(name: .long, help: "Coupled only: equal FFN widths and KV-group counts in every layer (a standard config.json).") var uniform = false
     @Option(name: .customLong("uniform-multiple"), help: "With --uniform: FFN neurons are removed in multiples of this.") var uniformMultiple = PruneRequest.defaultUniformMultiple
+    @Option(name: .customLong("memory-budget"), help: "Memory the prune may use, e.g. 20GiB, 1.5GiB, 800MiB (default: 80 % of RAM). The in-memory mode runs when it fits, the streamed mode otherwise.")
+    var memoryBudget: String?
+    @Option(name: .customLong("spill-precision"), help: "Streamed mode: bf16 (default, half the disk) or f32 (exact) calibration rows on disk.")
+    var spillPrecision: ActivationSpill.Precision = .bf16
+    @Flag(name: .customLong("keep-checkpoints"), help: "Keep every shot's checkpoint weights (default: only the last finished shot's).")
+    var keepCheckpoints = false
+    @Option(name: .long, help: "f32 | bf16 | f16: storage of the pruned model written (bf16 and f16 are half the size).")
+    var dtype: PruneRequest.OutputDType = .f32
+
+    /// The request, or a `ValidationError` naming what is missing.
+    func request() throws -> PruneRequest {
+        guard let model, let sparsity, let calibration else {
+            throw ValidationError("--model, --sparsity and --calibration are required")
+        }
+        return PruneRequest(model: model, structure: structure, method: method, sparsity: sparsity, shots: shots,
+                            calibration: calibration, samples: samples, seqlen: seqlen, seed: seed, dampG: dampG,
+                            dampA: dampA, maxCorrelate: maxCorrelate, loraRank: loraRank, eval: eval,
+                            evalWindows: evalWindows, evalSeqlen: evalSeqlen, structuredOrder: updateOrder,
+                            loraLearningRate: loraLR, loraEpochs: loraEpochs, loraSubset: loraSubset, loraTargets: loraTargets,
+                            evalEvery: evalEvery, evalOffset: evalOffset, uniform: uniform, uniformMultiple: uniformMultiple,
+                            memoryBudget: try memoryBudget.map(parseBytes), spillPrecision: spillPrecision,
+                            keepCheckpoints: keepCheckpoints, dtype: dtype)
+    }
+}
+
+/// `20GiB`, `1.5GiB`, `800MiB`, `512MB`, `1073741824` → bytes.
+func parseBytes(_ text: String) throws -> Int {
+    let t = text.trimmingCharacters(in: .whitespaces)
+    let kib = 1024.0, mib = kib * 1024, gib = mib * 1024, tib = gib * 1024
+    let units: [(String, Double)] = [("TiB", tib), ("GiB", gib), ("MiB", mib), ("KiB", kib), ("TB", 1e12), ("GB", 1e9),
+                                     ("MB", 1e6), ("KB", 1e3), ("T", tib), ("G", gib), ("M", mib), ("K", kib), ("B", 1)]
+    for (u, scale) in units where t.hasSuffix(u) {
+        if let v = Double(t.dropLast(u.count).trimmingCharacters(in: .whitespaces)), v > 0, v.isFinite { return Int(v * scale) }
+        break
+    }
+    if let v = Int(t), v > 0 { return v }
+    throw ValidationError("--memory-budget \(text): not a size (use e.g. 20GiB, 1.5GiB, 800MiB or a byte count)")
+}
+
+/// `surgeon prune`: multi-shot pruning of a model into a Hugging Face directory plus `report.json`.
+struct Prune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prune a model with LLM Surgeon or a baseline; writes a Hugging Face directory and report.json.")
+
+    @OptionGroup var options: RequestOptions
+    @Option(name: .long, help: "Output directory.") var out: String?
     @Option(name: .long, help: "hf | gguf: also write the result in this format (the output directory always holds the dense HF model).") var format: CompactExport.Format = .hf
     @Flag(name: .long, help: "Also write a compact model (removed neurons and heads deleted; coupled only) and measure it.") var compact = false
     @Option(name: .long, help: "F32 | F16 | Q8_0 for --format gguf / --compact.") var storage: GGUFWriter.StorageType = .F32
@@ -59,16 +103,9 @@ struct Prune: ParsableCommand {
             }
             request = try JSONDecoder().decode(PruneRequest.self, from: data)
         } else {
-            guard let model, let sparsity, let calibration, let out else {
-                throw ValidationError("--model, --sparsity, --calibration and --out are required (or --resume DIR)")
-            }
+            guard let out else { throw ValidationError("--out is required (or --resume DIR)") }
             output = URL(fileURLWithPath: out)
-            request = PruneRequest(model: model, structure: structure, method: method, sparsity: sparsity, shots: shots,
-                                   calibration: calibration, samples: samples, seqlen: seqlen, seed: seed, dampG: dampG,
-                                   dampA: dampA, maxCorrelate: maxCorrelate, loraRank: loraRank, eval: eval,
-                                   evalWindows: evalWindows, evalSeqlen: evalSeqlen, structuredOrder: updateOrder,
-                                   loraLearningRate: loraLR, loraEpochs: loraEpochs, loraSubset: loraSubset, loraTargets: loraTargets,
-                                   evalEvery: evalEvery, evalOffset: evalOffset, uniform: uniform, uniformMultiple: uniformMultiple)
+            request = try options.request()
         }
         if compact && request.structure != .coupled {
             throw ValidationError("--compact deletes whole FFN neurons and attention heads, which only --structure coupled removes (\(request.structure.rawValue) leaves zeros inside matrices); use --structure coupled, or drop --compact for a dense model with exact zeros")

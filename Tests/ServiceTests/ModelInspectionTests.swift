@@ -24,9 +24,10 @@ final class ModelInspectionTests: XCTestCase {
         XCTAssertEqual(Double(params), 134.5e6, accuracy: 1e6)
 
         let info = try XCTUnwrap(h.service.models.get(owner: "alice", name: "smol.gguf"))
-        let e = MemoryEstimate(modelFileBytes: info.size, modelName: info.name, summary: info.model,
-                               request: PruneRequest(model: "smol.gguf", sparsity: 0.3, calibration: "c"))
-        print("memory estimate SmolLM2-135M, 16×512, llm-surgeon: \(e.totalBytes >> 20) MiB (weights \(e.weightsBytes >> 20), curvature \(e.curvatureBytes >> 20), activations \(e.activationBytes >> 20))")
+        let e = MemoryEstimate(modelPath: info.path, modelFileBytes: info.size, modelName: info.name,
+                               request: PruneRequest(model: "smol.gguf", sparsity: 0.3, calibration: "c"), budget: 16 << 30)
+        print("memory plan SmolLM2-135M, 16×512, llm-surgeon: \(e.totalBytes >> 20) MiB (\(e.plan?.mode.rawValue ?? "no plan"))")
+        XCTAssertNotNil(e.plan)
         XCTAssertGreaterThan(e.totalBytes, 1 << 30)
         XCTAssertLessThan(e.totalBytes, 16 << 30)
     }

@@ -1,0 +1,115 @@
+import Foundation
+import XCTest
+@testable import Checkpoint
+@testable import Pruning
+
+/// The streamed mode (`MemoryPlan.Mode.streamed`) against the in-memory mode on the real model.
+final class StreamedModeTests: XCTestCase {
+    func request(budget: Int?, spill: ActivationSpill.Precision = .f32, method: PruneRequest.Method = .llmSurgeon) throws -> PruneRequest {
+        guard FileManager.default.fileExists(atPath: SurgeonRunnerTests.modelPath) else {
+            throw XCTSkip("SmolLM2 not installed; run scripts/setup.sh")
+        }
+        return PruneRequest(model: SurgeonRunnerTests.modelPath, structure: .structured, method: method, sparsity: 0.1, shots: 2,
+                            calibration: SurgeonRunnerTests.calibration, samples: 2, seqlen: 32, seed: 100,
+                            memoryBudget: budget, spillPrecision: spill)
+    }
+
+    func tempDir(_ name: String) -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("surgeon-\(name)-\(UUID().uuidString)")
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+
+    /// The largest streamed peak is far below the in-memory one on SmolLM2, so a budget between them forces streaming.
+    func streamedBudget(_ r: PruneRequest) throws -> Int {
+        let h = try CheckpointLoader.header(path: r.model)
+        let plan = MemoryPlan.estimate(config: h.config, request: r, fileBytes: h.fileBytes)
+        let streamed = try XCTUnwrap(plan.streamedPeakBytes)
+        XCTAssertLessThan(streamed, plan.inMemoryPeakBytes)
+        return (streamed + plan.inMemoryPeakBytes) / 2
+    }
+
+    func weights(_ dir: URL) throws -> [String: [Float]] {
+        let f = try SafetensorsFile(path: dir.appendingPathComponent("model.safetensors").path)
+        var out: [String: [Float]] = [:]
+        for info in f.tensors where info.name.contains(".layers.") && info.name.hasSuffix("_proj.weight") { out[info.name] = try f.tensor(info).data }
+        return out
+    }
+
+    /// Streamed with an exact spill = in memory, bit for bit (same masks, max |Δw| = 0), over two shots; with a bf16
+    /// spill the masks agree almost everywhere and the weights closely.
+    func testStreamed_EqualsInMemory_OnTwoShots() throws {
+        let base = try request(budget: nil)
+        let budget = try streamedBudget(base)
+        let inMem = tempDir("inmem"), exact = tempDir("streamed-f32"), half = tempDir("streamed-bf16")
+        let r0 = try SurgeonRunner().run(base, outputDirectory: inMem, progress: { _ in }, isCancelled: { false })
+        XCTAssertEqual(r0.memory?.plan.mode, .inMemory)
+        let r1 = try SurgeonRunner().run(try request(budget: budget), outputDirectory: exact, progress: { _ in }, isCancelled: { false })
+        XCTAssertEqual(r1.memory?.plan.mode, .streamed)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: exact.appendingPathComponent("spill").path), "the spill outlived its shot")
+        let r2 = try SurgeonRunner().run(try request(budget: budget, spill: .bf16), outputDirectory: half, progress: { _ in }, isCancelled: { false })
+
+        let w0 = try weights(inMem), w1 = try weights(exact), w2 = try weights(half)
+        XCTAssertEqual(w0.count, 210)
+        var exactDelta: Float = 0, halfDelta: Float = 0, maskDiffer = 0, total = 0
+        for (name, a) in w0 {
+            let b = try XCTUnwrap(w1[name]), c = try XCTUnwrap(w2[name])
+            for i in a.indices {
+                exactDelta = max(exactDelta, abs(a[i] - b[i]))
+                halfDelta = max(halfDelta, abs(a[i] - c[i]))
+                if (a[i] == 0) != (c[i] == 0) { maskDiffer += 1 }
+                total += 1
+            }
+        }
+        print("streamed vs in-memory, 2 shots structured 10 %: f32 spill max |Δw| = \(exactDelta); bf16 spill max |Δw| = \(halfDelta), masks differ at \(maskDiffer) of \(total) weights")
+        XCTAssertEqual(exactDelta, 0, "an exact spill must give the in-memory model bit for bit")
+        XCTAssertEqual(r0.removedParameters, r1.removedParameters)
+        XCTAssertEqual(r0.shots.map(\.achievedSparsity), r1.shots.map(\.achievedSparsity))
+        XCTAssertLessThan(Double(maskDiffer), 0.01 * Double(total), "bf16 spill changed more than 1 % of the mask")
+        XCTAssertEqual(r2.achievedSparsity, r0.achievedSparsity, accuracy: 0.005)
+    }
+
+    /// Only the last finished shot keeps its weights unless asked otherwise; its record stays for the report.
+    func testCheckpoints_OnlyLastShotKeepsWeights() throws {
+        let out = tempDir("ck")
+        _ = try SurgeonRunner().run(try request(budget: nil, method: .magnitude), outputDirectory: out, progress: { _ in }, isCancelled: { false })
+        let fm = FileManager.default
+        XCTAssertFalse(fm.fileExists(atPath: ShotCheckpoint.shotDirectory(out, shot: 1).appendingPathComponent("weights.safetensors").path))
+        XCTAssertTrue(fm.fileExists(atPath: ShotCheckpoint.shotDirectory(out, shot: 1).appendingPathComponent("checkpoint.json").path))
+        XCTAssertTrue(fm.fileExists(atPath: ShotCheckpoint.shotDirectory(out, shot: 2).appendingPathComponent("weights.safetensors").path))
+        XCTAssertEqual(ShotCheckpoint.finishedShots(in: out).map(\.shot), [1, 2])
+    }
+
+    /// An exact spill rebuilds the factor the accumulator would have built directly, bit for bit; bf16 to 1 %.
+    func testSpill_RebuildsFactors() throws {
+        let n = 7, blocks = [5, 3, 9]
+        var rng = SystemRandomNumberGenerator()
+        let data = blocks.map { t in (0..<(t * n)).map { _ in Float.random(in: -2...2, using: &rng) } }
+        let direct = KFACAccumulator(dimension: n)
+        for (t, x) in zip(blocks, data) { direct.add(x, tokens: t) }
+        let want = direct.finalize().data
+        for precision in ActivationSpill.Precision.allCases {
+            let spill = try ActivationSpill(directory: tempDir("spill-\(precision)"), precision: precision)
+            for (t, x) in zip(blocks, data) { try x.withUnsafeBufferPointer { try spill.append("a0", $0.baseAddress!, rows: t, width: n) } }
+            XCTAssertEqual(spill.bytesWritten, blocks.reduce(0, +) * n * precision.bytes)
+            let acc = KFACAccumulator(dimension: n)
+            try spill.accumulate("a0", into: acc)
+            let got = acc.finalize().data
+            let worst = zip(got, want).map { abs($0 - $1) / max(abs($1), 0.1) }.max()!
+            if precision == .f32 { XCTAssertEqual(got, want) } else { XCTAssertLessThan(worst, 0.01) }
+            spill.remove()
+            XCTAssertFalse(FileManager.default.fileExists(atPath: spill.directory.path))
+        }
+    }
+
+    /// A full disk while spilling fails with that reason (here `/dev/full` stands in for the file).
+    func testSpill_DiskFull_SaysSo() throws {
+        let dir = tempDir("full")
+        let spill = try ActivationSpill(directory: dir, precision: .bf16)
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("g3.bin").path, withDestinationPath: "/dev/full")
+        let x = [Float](repeating: 1, count: 64)
+        XCTAssertThrowsError(try x.withUnsafeBufferPointer { try spill.append("g3", $0.baseAddress!, rows: 8, width: 8) }) { e in
+            XCTAssertTrue("\(e)".contains("no space left on the device"), "\(e)")
+        }
+    }
+}
