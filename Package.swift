@@ -22,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CProcess", path: "Sources/CProcess"),
 
         // The pipeline, each target depending only on those before it.
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: fast),
@@ -32,10 +33,10 @@ let package = Package(
         .target(name: "Jobs", dependencies: ["Pruning"], swiftSettings: fast),
         .target(name: "Experiments", dependencies: ["Pruning"], swiftSettings: fast),
         .target(name: "HTTP", dependencies: ["COpenSSL", "CZlib"], swiftSettings: fast),
-        .target(name: "Service", dependencies: ["HTTP", "Jobs", "COpenSSL", "CZlib"], swiftSettings: fast),
+        .target(name: "Service", dependencies: ["HTTP", "Jobs", "COpenSSL", "CZlib", "CProcess"], swiftSettings: fast),
         .executableTarget(
             name: "surgeon",
-            dependencies: ["Service", "Pruning", "Experiments", "Model", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Service", "Pruning", "Experiments", "Model", "CProcess", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fast),
 
         // Tests.

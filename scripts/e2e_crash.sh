@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Crash recovery with the REAL runner: submit the small prune, `kill -9` the server while shot 2
-# runs, restart it on the same data dir; the job resumes (attempt 2) after shot 1 and succeeds,
+# runs (its job's worker process must die with it), restart it on the same data dir; the job
+# resumes (attempt 2) after shot 1 and succeeds,
 # its model.safetensors is byte-identical to an uninterrupted run's, and the uploads survive.
 #
 #   scripts/e2e_crash.sh                      # runs the uninterrupted reference job first
@@ -48,8 +49,14 @@ for _ in $(seq 1 $((LIMIT * 5))); do
   sleep 0.2
 done
 [ "$shot" -ge 2 ] || fail "shot 2 never started"
-echo "shot $shot, phase $phase: kill -9 $SERVER"
+# The job runs in its own `surgeon worker` process (job_processes), which must die with the server.
+WORKER_ARGS="worker --job-dir $DATA/srv/jobs/$JOB/output"
+WORKER=$(pgrep -f -- "$WORKER_ARGS" || true)
+[ -n "$WORKER" ] || fail "no worker process for job $JOB ($WORKER_ARGS)"
+echo "shot $shot, phase $phase: kill -9 $SERVER (worker process $WORKER)"
 kill -9 "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+for _ in $(seq 1 50); do pgrep -f -- "$WORKER_ARGS" >/dev/null || break; sleep 0.1; done
+! pgrep -f -- "$WORKER_ARGS" >/dev/null || fail "worker process $WORKER outlived the killed server"
 ls "$DATA/srv/jobs/$JOB/output/checkpoints/"
 
 say "restart on the same data dir; the job resumes after shot 1"

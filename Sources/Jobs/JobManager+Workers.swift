@@ -79,15 +79,22 @@ extension JobManager {
             job.startedAt = job.startedAt ?? clock.now()
             job.error = nil
             try persistStatus(&job, message: resume > 0 ? "running attempt \(job.state.attempt), resuming after shot \(resume)" : "running")
-            return (job.spec, try store.outputDirectory(of: id), resume)
+            return (job.spec, try store.outputDirectory(of: id), job.state.attempt)
         } ?? nil
-        guard let (spec, output, _) = prepared else { return }
+        guard let (spec, output, attempt) = prepared else { return }
 
         let result: Result<PruneReport, Error>
         do {
-            let report = try runner.run(spec.resolved, outputDirectory: output,
-                                        progress: { [self] p in record(progress: p, of: id) },
-                                        isCancelled: { [self] in locked { cancelFlags.contains(id) || stopping } ?? true })
+            let progress: @Sendable (PruneProgress) -> Void = { [self] p in record(progress: p, of: id) }
+            let isCancelled: @Sendable () -> Bool = { [self] in locked { cancelFlags.contains(id) || stopping } ?? true }
+            let report: PruneReport
+            if let contextual = runner as? any JobContextPruneRunner {
+                let context = JobRunContext(jobID: id, attempt: attempt, memoryEstimateBytes: spec.memoryEstimateBytes)
+                report = try contextual.run(spec.resolved, context: context, outputDirectory: output,
+                                            progress: progress, isCancelled: isCancelled)
+            } else {
+                report = try runner.run(spec.resolved, outputDirectory: output, progress: progress, isCancelled: isCancelled)
+            }
             result = .success(report)
         } catch {
             result = .failure(error)
@@ -112,12 +119,39 @@ extension JobManager {
         case .failure where stopping:
             // Shutdown: leave the job running on disk so the next start resumes it.
             if let p = liveProgress[id] { job.progress = p; try store.save(job) }
+        case .failure(let error) where error is any RetryableRunnerError:
+            try crashed(&job, error, phase: phase)
         case .failure(let error):
             _ = try job.state.handle(.fail)
-            let code = error is PruneCancelled ? "cancelled_unexpectedly" : "runner_error"
-            job.error = JobFailure(code: code, message: String(describing: error), phase: phase)
+            job.error = JobFailure(code: Self.failureCode(of: error), message: String(describing: error), phase: phase)
             try finish(&job, message: "failed: \(error)")
         }
+    }
+
+    /// The worker process was killed: queue the job again (attempt + 1, resumed after its last
+    /// finished shot) while crash retries are left, else fail it with the reason; a job being
+    /// cancelled is cancelled.
+    private func crashed(_ job: inout Job, _ error: Error, phase: String?) throws {
+        let retries = options.crashRetries
+        let action = try job.state.handle(.crashed(maxRetries: retries))
+        if let p = liveProgress.removeValue(forKey: job.id) { job.progress = p }
+        switch (action, job.status) {
+        case (.enqueue, _):
+            try queue.enqueue(job.id, force: true)
+            try persistStatus(&job, message: "\(error); retry \(job.state.crashes) of \(retries): attempt \(job.state.attempt) resumes after shot \(job.state.finishedShots)")
+        case (_, .failed):
+            let tried = retries == 0 ? "crash retries are off" : "after \(retries) \(retries == 1 ? "retry" : "retries")"
+            job.error = JobFailure(code: Self.failureCode(of: error), message: "\(error) (\(tried))", phase: phase)
+            try finish(&job, message: "failed: \(error) (\(tried))")
+        default:
+            try finish(&job, message: "cancelled after shot \(job.state.finishedShots) (\(error))")
+        }
+    }
+
+    /// `JobFailure.code` of a runner error.
+    static func failureCode(of error: Error) -> String {
+        if let coded = error as? any CodedRunnerError { return coded.failureCode }
+        return error is PruneCancelled ? "cancelled_unexpectedly" : "runner_error"
     }
 
     private func record(progress p: PruneProgress, of id: String) {

@@ -14,8 +14,12 @@ public final class JobManager: @unchecked Sendable {
         public var workers: Int
         /// Queued jobs accepted before `submit` refuses with `JobQueueFull`.
         public var queueCapacity: Int
-        public init(workers: Int = 1, queueCapacity: Int = 16) {
+        /// How often a job whose worker process was killed (`RetryableRunnerError`) is queued again
+        /// to resume after its last finished shot before it fails.
+        public var crashRetries: Int
+        public init(workers: Int = 1, queueCapacity: Int = 16, crashRetries: Int = 2) {
             self.workers = max(1, workers); self.queueCapacity = max(1, queueCapacity)
+            self.crashRetries = max(0, crashRetries)
         }
     }
 

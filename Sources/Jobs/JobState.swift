@@ -7,6 +7,9 @@ public struct JobState: Codable, Sendable, Equatable {
     public private(set) var attempt: Int
     /// Shots finished so far; a resumed attempt starts after the last of them.
     public private(set) var finishedShots: Int
+    /// Attempts that ended because the runner's worker process was killed (`crashed`); each one
+    /// used up one of the service's crash retries.
+    public private(set) var crashes: Int
 
     /// Something that happens to a job.
     public enum Event: Equatable, Sendable {
@@ -24,6 +27,9 @@ public struct JobState: Codable, Sendable, Equatable {
         case runnerStopped
         /// The service started again and found the job in the store.
         case restart
+        /// The runner's worker process was killed by a signal (a `RetryableRunnerError`): retried
+        /// from the last finished shot while fewer than `maxRetries` crashes were retried before.
+        case crashed(maxRetries: Int)
     }
 
     /// What the shell must do after an edge.
@@ -42,8 +48,19 @@ public struct JobState: Codable, Sendable, Equatable {
         case none
     }
 
-    public init(status: JobStatus = .queued, attempt: Int = 1, finishedShots: Int = 0) {
-        self.status = status; self.attempt = attempt; self.finishedShots = finishedShots
+    public init(status: JobStatus = .queued, attempt: Int = 1, finishedShots: Int = 0, crashes: Int = 0) {
+        self.status = status; self.attempt = attempt; self.finishedShots = finishedShots; self.crashes = crashes
+    }
+
+    enum CodingKeys: String, CodingKey { case status, attempt, finishedShots, crashes }
+
+    /// Decodes `state.json`; files written before crash retries existed have no `crashes` (0).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        status = try c.decode(JobStatus.self, forKey: .status)
+        attempt = try c.decode(Int.self, forKey: .attempt)
+        finishedShots = try c.decode(Int.self, forKey: .finishedShots)
+        crashes = try c.decodeIfPresent(Int.self, forKey: .crashes) ?? 0
     }
 
     /// Applies `event`, returning the action to execute, or throws `JobTransitionError` for an
@@ -76,10 +93,19 @@ public struct JobState: Codable, Sendable, Equatable {
             status = .queued
             attempt += 1
             return .enqueue
+        case (.running, .crashed(let maxRetries)):
+            guard crashes < maxRetries else {
+                status = .failed
+                return .finish
+            }
+            status = .queued
+            attempt += 1
+            crashes += 1
+            return .enqueue
 
         case (.cancelling, .cancel):
             return .none
-        case (.cancelling, .runnerStopped), (.cancelling, .restart):
+        case (.cancelling, .runnerStopped), (.cancelling, .restart), (.cancelling, .crashed):
             status = .cancelled
             return .finish
 

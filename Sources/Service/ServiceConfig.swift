@@ -35,6 +35,11 @@ public struct ServiceConfig: Codable, Sendable, Equatable {
     public var sseKeepaliveSeconds = 15.0
     /// `real` (the pruning runner) or `simulated` (the fake runner, for demos and tests).
     public var runner = "real"
+    /// With the real runner: run each job in its own `surgeon worker` process (`ProcessPruneRunner`);
+    /// `false` runs jobs on the server's worker threads (`RealPruneRunner`).
+    public var jobProcesses = true
+    /// How often a job whose worker process was killed by a signal is resumed before it fails.
+    public var jobCrashRetries = 2
 
     public init() {}
 
@@ -45,6 +50,7 @@ public struct ServiceConfig: Codable, Sendable, Equatable {
         case maxJSONBytes = "max_json_bytes", maxJobMemoryBytes = "max_job_memory_bytes"
         case allowedRoots = "allowed_roots", defaultCalibration = "default_calibration"
         case tokenFile = "token_file", sseKeepaliveSeconds = "sse_keepalive_seconds"
+        case jobProcesses = "job_processes", jobCrashRetries = "job_crash_retries"
     }
 
     public init(from decoder: Decoder) throws {
@@ -66,6 +72,8 @@ public struct ServiceConfig: Codable, Sendable, Equatable {
         tokenFile = try c.decodeIfPresent(String.self, forKey: .tokenFile)
         sseKeepaliveSeconds = try c.decodeIfPresent(Double.self, forKey: .sseKeepaliveSeconds) ?? d.sseKeepaliveSeconds
         runner = try c.decodeIfPresent(String.self, forKey: .runner) ?? d.runner
+        jobProcesses = try c.decodeIfPresent(Bool.self, forKey: .jobProcesses) ?? d.jobProcesses
+        jobCrashRetries = try c.decodeIfPresent(Int.self, forKey: .jobCrashRetries) ?? d.jobCrashRetries
     }
 
     static let defaults = ServiceConfig()
@@ -82,7 +90,8 @@ public struct ServiceConfig: Codable, Sendable, Equatable {
     /// `SURGEON_BLAS_THREADS`, `SURGEON_QUEUE_CAPACITY`, `SURGEON_MAX_UPLOAD_BYTES`,
     /// `SURGEON_MAX_JOB_MEMORY_BYTES`, `SURGEON_ALLOWED_ROOTS` (colon-separated),
     /// `SURGEON_DEFAULT_CALIBRATION`, `SURGEON_TOKEN_FILE`, `SURGEON_TOKENS` (`name:sha256,…`),
-    /// `SURGEON_SSE_KEEPALIVE_SECONDS`, `SURGEON_RUNNER`.
+    /// `SURGEON_SSE_KEEPALIVE_SECONDS`, `SURGEON_RUNNER`, `SURGEON_JOB_PROCESSES` (`true`/`false`),
+    /// `SURGEON_JOB_CRASH_RETRIES`.
     public mutating func applyEnvironment(_ env: [String: String]) throws {
         func int(_ key: String) throws -> Int? {
             guard let v = env[key] else { return nil }
@@ -106,6 +115,14 @@ public struct ServiceConfig: Codable, Sendable, Equatable {
             sseKeepaliveSeconds = d
         }
         if let v = env["SURGEON_RUNNER"] { runner = v }
+        if let v = env["SURGEON_JOB_PROCESSES"] {
+            switch v.lowercased() {
+            case "true", "1", "yes": jobProcesses = true
+            case "false", "0", "no": jobProcesses = false
+            default: throw ConfigError.invalid(path: "SURGEON_JOB_PROCESSES", message: "\(v) is not true or false")
+            }
+        }
+        if let v = try int("SURGEON_JOB_CRASH_RETRIES") { jobCrashRetries = v }
     }
 
     /// Checks ranges and names, failing with the setting and what is wrong.
@@ -114,6 +131,7 @@ public struct ServiceConfig: Codable, Sendable, Equatable {
         guard workers >= 1 else { throw ConfigError.invalid(path: "workers", message: "must be at least 1") }
         guard queueCapacity >= 1 else { throw ConfigError.invalid(path: "queue_capacity", message: "must be at least 1") }
         guard ["real", "simulated"].contains(runner) else { throw ConfigError.invalid(path: "runner", message: "must be real or simulated") }
+        guard jobCrashRetries >= 0 else { throw ConfigError.invalid(path: "job_crash_retries", message: "must be 0 or more") }
         for t in tokens {
             guard NameRules.isValid(t.name) else { throw ConfigError.invalid(path: "tokens", message: "token name \(t.name) is not a valid name") }
             guard t.sha256.count == 64, t.sha256.allSatisfy(\.isHexDigit) else {

@@ -44,7 +44,8 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
     public static func make(config: ServiceConfig, runner: any PruneRunner) throws -> SurgeonService {
         let store = try DiskJobStore(root: URL(fileURLWithPath: config.dataDir).appendingPathComponent("jobs"))
         let manager = JobManager(store: store, runner: runner,
-                                 options: .init(workers: config.workers, queueCapacity: config.queueCapacity))
+                                 options: .init(workers: config.workers, queueCapacity: config.queueCapacity,
+                                                crashRetries: config.jobCrashRetries))
         return try SurgeonService(config: config, manager: manager)
     }
 

@@ -23,6 +23,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("default-calibration"), help: "Calibration text for jobs that name none.") var defaultCalibration: String?
     @Option(name: .customLong("token-file"), help: "File of name:sha256 token lines.") var tokenFile: String?
     @Option(name: .long, help: "Job runner: real or simulated.") var runner: String?
+    @Option(name: .customLong("job-processes"), help: "Real runner: run each job in its own worker process (true, default) or on a server thread (false).")
+    var jobProcesses: Bool?
+    @Option(name: .customLong("job-crash-retries"), help: "Resumes of a job whose worker process was killed, before it fails.") var jobCrashRetries: Int?
     @Option(name: .customLong("sse-keepalive"), help: "Seconds between SSE keepalive comments.") var sseKeepalive: Double?
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain (HTTPS).") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key (HTTPS).") var tlsKey: String?
@@ -40,18 +43,21 @@ struct Serve: ParsableCommand {
         if let defaultCalibration { cfg.defaultCalibration = defaultCalibration }
         if let tokenFile { cfg.tokenFile = tokenFile }
         if let runner { cfg.runner = runner }
+        if let jobProcesses { cfg.jobProcesses = jobProcesses }
+        if let jobCrashRetries { cfg.jobCrashRetries = jobCrashRetries }
         if let sseKeepalive { cfg.sseKeepaliveSeconds = sseKeepalive }
         do { try cfg.validate() } catch { throw ValidationError("configuration: \(error)") }
 
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        setBLASThreads(cfg.blasThreads ?? max(1, cores / cfg.workers))
+        let blasThreads = cfg.blasThreads ?? max(1, cores / cfg.workers)
+        setBLASThreads(blasThreads)
         try FileManager.default.createDirectory(atPath: cfg.dataDir, withIntermediateDirectories: true)
         var tokens = try cfg.allTokens()
         if tokens.isEmpty { tokens = [try Self.devToken(dataDir: cfg.dataDir)] }
         cfg.tokens = tokens
         cfg.tokenFile = nil
 
-        let service = try SurgeonService.make(config: cfg, runner: try Self.makeRunner(cfg))
+        let service = try SurgeonService.make(config: cfg, runner: try Self.makeRunner(cfg, blasThreads: blasThreads))
         try service.manager.start()
 
         var http = HTTPServerConfiguration(host: cfg.host, port: cfg.port)
@@ -60,7 +66,7 @@ struct Serve: ParsableCommand {
         http.accessLog = { entry in FileHandle.standardError.write(Data((entry.line + "\n").utf8)) }
         let server = HTTPServer(configuration: http, handler: service)
         try server.start()
-        Self.say("surgeon: serving on \(tlsCert == nil ? "http" : "https")://\(cfg.host):\(server.port) (data \(cfg.dataDir), \(cfg.workers) worker(s), runner \(cfg.runner))")
+        Self.say("surgeon: serving on \(tlsCert == nil ? "http" : "https")://\(cfg.host):\(server.port) (data \(cfg.dataDir), \(cfg.workers) worker(s), runner \(cfg.runner)\(cfg.runner == "real" && cfg.jobProcesses ? " in worker processes" : ""))")
         let trap = SignalTrap.install { _ in
             FileHandle.standardError.write(Data("surgeon: stopping\n".utf8))
             server.stop(gracePeriod: 10)
@@ -71,12 +77,16 @@ struct Serve: ParsableCommand {
         withExtendedLifetime(trap) {}
     }
 
-    /// The runner jobs use: `real` (`SurgeonRunner`, log lines → job events) or `simulated`
-    /// (the fake runner: progress, checkpoints, report; no model work; for tests and demos).
-    static func makeRunner(_ cfg: ServiceConfig) throws -> any PruneRunner {
+    /// The runner jobs use: `real` (`SurgeonRunner`, log lines → job events), in a `surgeon worker`
+    /// process per job (`ProcessPruneRunner`, with `blasThreads` OpenBLAS threads) unless
+    /// `job_processes` is false (`RealPruneRunner`, on the server's threads), or `simulated` (the
+    /// fake runner, in-process: progress, checkpoints, report; no model work; for tests and demos).
+    static func makeRunner(_ cfg: ServiceConfig, blasThreads: Int) throws -> any PruneRunner {
         switch cfg.runner {
         case "simulated":
             return SimulatedPruneRunner(layers: 30, secondsPerLayer: 0.02, modelBytes: 4 << 20)
+        case "real" where cfg.jobProcesses:
+            return ProcessPruneRunner(executable: ProcessPruneRunner.currentExecutable(), blasThreads: blasThreads)
         case "real":
             return RealPruneRunner()
         default:

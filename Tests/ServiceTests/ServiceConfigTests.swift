@@ -36,4 +36,21 @@ final class ServiceConfigTests: XCTestCase {
         XCTAssertThrowsError(try cfg.validate()) { XCTAssertTrue("\($0)".contains("64 hex")) }
         XCTAssertThrowsError(try ServiceConfig.parseTokens(["no-colon"], source: "f"))
     }
+
+    func testJobProcessSettings_DefaultOnAndComeFromFileAndEnvironment() throws {
+        XCTAssertEqual(ServiceConfig().jobProcesses, true)
+        XCTAssertEqual(ServiceConfig().jobCrashRetries, 2)
+        var cfg = try JSONDecoder().decode(ServiceConfig.self, from: Data(#"{"job_processes":false,"job_crash_retries":0}"#.utf8))
+        XCTAssertEqual(cfg.jobProcesses, false)
+        XCTAssertEqual(cfg.jobCrashRetries, 0)
+        XCTAssertNoThrow(try cfg.validate())
+        try cfg.applyEnvironment(["SURGEON_JOB_PROCESSES": "true", "SURGEON_JOB_CRASH_RETRIES": "5"])
+        XCTAssertEqual(cfg.jobProcesses, true)
+        XCTAssertEqual(cfg.jobCrashRetries, 5)
+        XCTAssertThrowsError(try cfg.applyEnvironment(["SURGEON_JOB_PROCESSES": "maybe"])) {
+            XCTAssertEqual($0 as? ConfigError, .invalid(path: "SURGEON_JOB_PROCESSES", message: "maybe is not true or false"))
+        }
+        cfg.jobCrashRetries = -1
+        XCTAssertThrowsError(try cfg.validate()) { XCTAssertTrue("\($0)".hasPrefix("job_crash_retries"), "\($0)") }
+    }
 }

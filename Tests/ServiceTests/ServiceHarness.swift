@@ -5,14 +5,19 @@ import Pruning
 import XCTest
 @testable import Service
 
-/// An in-process service over the in-memory store and the simulated runner, with two tokens.
+/// An in-process service over the in-memory store and the simulated runner (or `runner`), with two tokens.
 final class ServiceHarness {
     let dataDir: URL
     let service: SurgeonService
     let alice = "Bearer alice-token"
     let bob = "Bearer bob-token"
 
-    init(runner: SimulatedPruneRunner = SimulatedPruneRunner(layers: 2), workers: Int = 1, queueCapacity: Int = 16,
+    convenience init(runner: SimulatedPruneRunner = SimulatedPruneRunner(layers: 2), workers: Int = 1, queueCapacity: Int = 16,
+                     configure: (inout ServiceConfig) -> Void = { _ in }, start: Bool = true) throws {
+        try self.init(runner: runner as any PruneRunner, workers: workers, queueCapacity: queueCapacity, configure: configure, start: start)
+    }
+
+    init(runner: any PruneRunner, workers: Int = 1, queueCapacity: Int = 16,
          configure: (inout ServiceConfig) -> Void = { _ in }, start: Bool = true) throws {
         dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("surgeon-svc-\(UUID().uuidString)")
         var config = ServiceConfig()
