@@ -19,6 +19,7 @@ extension GGUFFile {
             }
             c = n
         }
+        file.release(info.range)
         return Tensor(shape: info.shape, data: data)
     }
 
@@ -125,28 +126,41 @@ extension GGUFFile {
     }
 
     /// Dequantises every tensor (in parallel) and maps names, config and tokenizer to the Hugging
-    /// Face convention; q/k rows are un-permuted for `llama` / `mistral` files.
-    public func load() throws -> LoadedCheckpoint {
+    /// Face convention; q/k rows are un-permuted for `llama` / `mistral` files. With `half`, the decoder
+    /// Linears' weights are kept in that 16-bit format (`halfTensors`), each rounded as soon as it is converted.
+    public func load(half: HalfTensor.Kind? = nil) throws -> LoadedCheckpoint {
         let config = try modelConfig()
         let arch = self["general.architecture"]?.stringValue ?? ""
         let unpermute = arch == "llama" || arch == "mistral" || arch == Self.perLayerLlama
         let infos = tensors
         let results = ResultSlots(count: infos.count)
         DispatchQueue.concurrentPerform(iterations: infos.count) { i in
-            results.set(i, Result { try self.convert(infos[i], config: config, unpermute: unpermute) })
+            results.set(i, Result {
+                let (name, t) = try self.convert(infos[i], config: config, unpermute: unpermute)
+                if let half, CheckpointLoader.isDecoderLinearWeight(name) {
+                    return (name, .half(HalfTensor(shape: t.shape, kind: half, values: t.data)))
+                }
+                return (name, .full(t))
+            })
         }
         var out: [String: Tensor] = [:]
+        var halves: [String: HalfTensor] = [:]
         var types: [String: String] = [:]
         for (i, info) in infos.enumerated() {
             let (name, t) = try results.get(i)
-            guard out[name] == nil else { throw CheckpointError.malformed(path: path, what: "two tensors map to \(name)") }
-            out[name] = t
+            guard out[name] == nil, halves[name] == nil else { throw CheckpointError.malformed(path: path, what: "two tensors map to \(name)") }
+            switch t {
+            case .full(let x): out[name] = x
+            case .half(let x): halves[name] = x
+            }
             types[name] = info.type.name
         }
         fillRemovedAttention(&out, config)
         try checkShapes(out, config)
         let tok = try tokenizerData().map(TokenizerData.gguf)
-        return LoadedCheckpoint(config: config, tensors: out, tokenizer: tok, source: path, storageTypes: types)
+        var ck = LoadedCheckpoint(config: config, tensors: out, tokenizer: tok, source: path, storageTypes: types)
+        ck.halfTensors = halves
+        return ck
     }
 
     private func convert(_ info: GGUFTensorInfo, config: ModelConfig, unpermute: Bool) throws -> (String, Tensor) {
@@ -205,9 +219,10 @@ extension GGUFFile {
 
 /// Per-index result storage written concurrently by `concurrentPerform` (each index once).
 private final class ResultSlots: @unchecked Sendable {
-    private var slots: [Result<(String, Tensor), Error>?]
+    enum Converted { case full(Tensor), half(HalfTensor) }
+    private var slots: [Result<(String, Converted), Error>?]
     private let lock = NSLockLike()
     init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ r: Result<(String, Tensor), Error>) { lock.locked { slots[i] = r } }
-    func get(_ i: Int) throws -> (String, Tensor) { try slots[i]!.get() }
+    func set(_ i: Int, _ r: Result<(String, Converted), Error>) { lock.locked { slots[i] = r } }
+    func get(_ i: Int) throws -> (String, Converted) { try slots[i]!.get() }
 }

@@ -6,7 +6,7 @@ import Tensor
 /// Tensors keep their Hugging Face names.
 public enum HFDirectoryReader {
     /// Loads the directory at `path`.
-    public static func load(directory path: String) throws -> LoadedCheckpoint {
+    public static func load(directory path: String, half: HalfTensor.Kind? = nil) throws -> LoadedCheckpoint {
         let dir = URL(fileURLWithPath: path)
         let configPath = dir.appendingPathComponent("config.json").path
         let configBytes = try readFile(configPath)
@@ -15,15 +15,21 @@ public enum HFDirectoryReader {
 
         var tensors: [String: Tensor] = [:]
         var types: [String: String] = [:]
+        var halves: [String: HalfTensor] = [:]
         for file in try shardFiles(dir) {
             let st = try SafetensorsFile(path: file)
             for info in st.tensors {
                 // Some OPT checkpoints were saved from the base model: `decoder.*` without `model.`.
                 let name = config.architecture == .opt && info.name.hasPrefix("decoder.") ? "model." + info.name : info.name
-                guard tensors[name] == nil else {
+                guard tensors[name] == nil, halves[name] == nil else {
                     throw CheckpointError.malformed(path: file, what: "tensor \(info.name) appears more than once")
                 }
-                tensors[name] = try st.tensor(info)
+                if let half, CheckpointLoader.isDecoderLinearWeight(name) {
+                    let t = try st.tensor(info)
+                    halves[name] = HalfTensor(shape: t.shape, kind: half, values: t.data)
+                } else {
+                    tensors[name] = try st.tensor(info)
+                }
                 types[name] = info.dtype.rawValue
             }
         }
@@ -35,7 +41,9 @@ public enum HFDirectoryReader {
             let cfg = FileManager.default.fileExists(atPath: cfgPath) ? try readFile(cfgPath) : nil
             tokenizer = .huggingFace(tokenizerJSON: try readFile(tokPath), tokenizerConfigJSON: cfg)
         }
-        return LoadedCheckpoint(config: config, tensors: tensors, tokenizer: tokenizer, source: path, storageTypes: types)
+        var ck = LoadedCheckpoint(config: config, tensors: tensors, tokenizer: tokenizer, source: path, storageTypes: types)
+        ck.halfTensors = halves
+        return ck
     }
 
     /// The safetensors files of a directory: the index's shards, or `model.safetensors`.

@@ -21,7 +21,7 @@ public enum HFDirectoryWriter {
 
         var tensors = checkpoint.tensors
         if c.tieWordEmbeddings { tensors["lm_head.weight"] = nil }
-        try SafetensorsWriter.write(tensors, to: path("model.safetensors"), as: storage)
+        try SafetensorsWriter.write(tensors, half: checkpoint.halfTensors, to: path("model.safetensors"), as: storage)
         written.append("model.safetensors")
         try put("config.json", Array(c.huggingFaceConfigJSON(dtype: storage).utf8))
         var gen = ["\"_from_model_config\":true"]

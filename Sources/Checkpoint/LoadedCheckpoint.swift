@@ -11,6 +11,8 @@ public struct LoadedCheckpoint: Sendable {
     public var source: String
     /// The on-disk storage type of each tensor as read (e.g. `Q4_1`, `F32`, `BF16`), by HF name.
     public var storageTypes: [String: String]
+    /// Tensors the loader kept in 16 bits (`CheckpointLoader.load(half:)`), by HF name; absent from `tensors`.
+    public var halfTensors: [String: HalfTensor] = [:]
 
     public init(config: ModelConfig, tensors: [String: Tensor], tokenizer: TokenizerData?, source: String,
                 storageTypes: [String: String] = [:]) {

@@ -28,6 +28,17 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: p, count: size)
     }
 
+    /// Drops the resident pages of `range` (whole pages inside it): they are clean file pages, read again from
+    /// disk if touched later. The loader calls it after converting each tensor, so a model file is never
+    /// resident whole next to its converted weights.
+    public func release(_ range: Range<Int>) {
+        guard !owned, let base = bytes.baseAddress, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let lo = (range.lowerBound + page - 1) / page * page, hi = range.upperBound / page * page
+        guard hi > lo else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + lo), hi - lo, Int32(MADV_DONTNEED))
+    }
+
     /// Wraps bytes already in memory (tests, fuzzing); they are copied.
     public init(path: String, contents: [UInt8]) {
         self.path = path

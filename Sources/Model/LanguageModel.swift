@@ -13,14 +13,16 @@ public struct LanguageModel: Sendable {
 
     /// Opens a GGUF file or a Hugging Face directory; fails with a specific error when the file is
     /// broken, the architecture unsupported or the tokenizer missing.
-    public static func load(path: String) throws -> LanguageModel {
+    /// With `half`, the decoder Linears' weights stay in that 16-bit format (a model whose fp32 weights do not fit).
+    public static func load(path: String, half: HalfTensor.Kind? = nil) throws -> LanguageModel {
         let start = Date()
-        let checkpoint = try CheckpointLoader.load(path: path, requireTokenizer: true)
+        var checkpoint = try CheckpointLoader.load(path: path, requireTokenizer: true, half: half)
         guard let data = checkpoint.tokenizer else {
             throw ModelError.badInput("\(path): the checkpoint has no tokenizer")
         }
         let tokenizer = try BPETokenizer(data)
         let model = try TransformerModel(checkpoint: checkpoint)
+        checkpoint.halfTensors = [:]  // the model holds them now
         return LanguageModel(checkpoint: checkpoint, model: model, tokenizer: tokenizer,
                              loadSeconds: Date().timeIntervalSince(start))
     }

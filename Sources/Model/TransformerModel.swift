@@ -37,6 +37,10 @@ public struct TransformerModel: Sendable {
         func opt(_ name: String, _ shape: [Int]) throws -> [Float]? { t[name] == nil ? nil : try get(name, shape) }
         func linear(_ prefix: String, _ role: Linear.Role, _ rows: Int, _ cols: Int, bias: Bool?) throws -> Linear {
             let b: [Float]? = bias == true ? try get(prefix + ".bias", [rows]) : (bias == nil ? try opt(prefix + ".bias", [rows]) : nil)
+            if let h = checkpoint.halfTensors[prefix + ".weight"] {
+                guard h.shape == [rows, cols] else { throw ModelError.badShape(name: prefix + ".weight", expected: [rows, cols], got: h.shape) }
+                return Linear(name: prefix, role: role, rows: rows, cols: cols, half: h, bias: b)
+            }
             return Linear(name: prefix, role: role, rows: rows, cols: cols, weight: try get(prefix + ".weight", [rows, cols]), bias: b)
         }
         guard cfg.numLayers >= 0, C > 0, V > 0, D > 0, D % 2 == 0 || !cfg.architecture.isLlamaLike else {
@@ -128,6 +132,6 @@ extension TransformerModel {
 
     /// Parameters of the prunable Linears (weights and biases).
     public var prunableParameterCount: Int {
-        blocks.reduce(0) { $0 + $1.linears.reduce(0) { $0 + $1.weight.count + ($1.bias?.count ?? 0) } }
+        blocks.reduce(0) { $0 + $1.linears.reduce(0) { $0 + $1.rows * $1.cols + ($1.bias?.count ?? 0) } }
     }
 }

@@ -45,6 +45,9 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
     }
 
     public var mode: Mode
+    /// How the decoder Linears' weights are held: `f32`, or (streamed only, when fp32 does not fit) the
+    /// checkpoint's `f16` when every one of them is stored F16 (exact), `bf16` otherwise.
+    public var weights: WeightPrecision
     public var budgetBytes: Int
     /// The phases of the chosen mode.
     public var phases: [Phase]
@@ -61,6 +64,14 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
     /// Why this mode.
     public var reason: String
 
+    /// The storage of the prunable weights while pruning.
+    public enum WeightPrecision: String, Codable, Sendable {
+        case f32, bf16, f16
+        public var bytes: Int { self == .f32 ? 4 : 2 }
+        /// The loader's 16-bit format, `nil` for fp32.
+        public var half: HalfTensor.Kind? { self == .bf16 ? .bf16 : self == .f16 ? .f16 : nil }
+    }
+
     /// The process without a model: Swift runtime, Foundation, OpenBLAS's per-thread buffers (measured: 100–140 MB
     /// resident after the first sgemm on two threads).
     public static let overheadBytes = 160 << 20
@@ -70,8 +81,9 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
 
     /// Plans `request` on a model of `config`; `fileBytes` is the size of the model file (mapped while loading).
     /// Throws `PruningError.overBudget` naming the minimum when no mode fits `budget`.
-    public static func make(config: ModelConfig, request: PruneRequest, fileBytes: Int, budget: Int? = nil) throws -> MemoryPlan {
-        let plan = estimate(config: config, request: request, fileBytes: fileBytes, budget: budget)
+    public static func make(config: ModelConfig, request: PruneRequest, fileBytes: Int, budget: Int? = nil,
+                            linearsAreF16: Bool = false) throws -> MemoryPlan {
+        let plan = estimate(config: config, request: request, fileBytes: fileBytes, budget: budget, linearsAreF16: linearsAreF16)
         guard plan.peakBytes <= plan.budgetBytes else {
             let streamNote = plan.streamedPeakBytes == nil
                 ? "; the streamed mode supports structured pruning only, so \(request.structure.rawValue) needs the in-memory mode"
@@ -82,32 +94,42 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
     }
 
     /// The plan without the budget check (`peakBytes` may exceed `budgetBytes`).
-    public static func estimate(config: ModelConfig, request: PruneRequest, fileBytes: Int, budget: Int? = nil) -> MemoryPlan {
+    /// `linearsAreF16`: every decoder Linear weight of the checkpoint is stored F16, so 16-bit weights can be f16 (exact).
+    public static func estimate(config: ModelConfig, request: PruneRequest, fileBytes: Int, budget: Int? = nil,
+                                linearsAreF16: Bool = false) -> MemoryPlan {
         let shape = Shape(config)
         let budget = budget ?? request.memoryBudget ?? defaultBudget
-        let inMemory = phases(shape, request, fileBytes: fileBytes, streamed: false)
+        let inMemory = phases(shape, request, fileBytes: fileBytes, streamed: false, weights: .f32)
         let streamable = ShotPruner.streams(request.structure) && request.loraRank == 0
-        let streamed = streamable ? phases(shape, request, fileBytes: fileBytes, streamed: true) : nil
-        let peakIn = inMemory.map(\.bytes).max() ?? 0
-        let peakSt = streamed.map { $0.map(\.bytes).max() ?? 0 }
+        let half: WeightPrecision = linearsAreF16 ? .f16 : .bf16
+        let streamed32 = streamable ? phases(shape, request, fileBytes: fileBytes, streamed: true, weights: .f32) : nil
+        let streamed16 = streamable ? phases(shape, request, fileBytes: fileBytes, streamed: true, weights: half) : nil
+        let peak = { (p: [Phase]) in p.map(\.bytes).max() ?? 0 }
+        let peakIn = peak(inMemory)
+        let halfWeights = streamed32.map { peak($0) > budget } ?? false
+        let streamed = halfWeights ? streamed16 : streamed32
+        let peakSt = streamed.map(peak)
         let useStreamed = peakIn > budget && peakSt != nil
         let chosen = useStreamed ? streamed! : inMemory
+        let weights: WeightPrecision = useStreamed && halfWeights ? half : .f32
         let need = CurvatureEstimator.need(for: request.method)
         let tokens = request.samples * request.seqlen
         let spillWidths = shape.inputWidths.reduce(0, +) + (need == .kfac ? shape.linears.reduce(0) { $0 + $1.rows } : 0)
         let spill = useStreamed && need != .identity ? tokens * spillWidths * request.spillPrecision.bytes : 0
-        let checkpoint = shape.prunable * 4 * (request.keepCheckpoints ? request.shots : 2)
         let output = shape.parameters * request.dtype.bytes
         let reason: String
         if !useStreamed {
             reason = peakIn <= budget ? "the in-memory mode fits the budget" : (streamable ? "" : "only the in-memory mode plans \(request.structure.rawValue)\(request.loraRank > 0 ? " with a low-rank correction" : "")")
         } else {
             reason = "the in-memory mode needs \(bytes(peakIn)), over the budget of \(bytes(budget)): curvature rows spilled to disk, one layer's factors at a time"
+                + (weights == .f32 ? "" : "; fp32 weights would need \(bytes(peak(streamed32!))), so the decoder Linears are held in \(weights.rawValue)")
         }
-        return MemoryPlan(mode: useStreamed ? .streamed : .inMemory, budgetBytes: budget, phases: chosen,
-                          peakBytes: chosen.map(\.bytes).max() ?? 0, inMemoryPeakBytes: peakIn, streamedPeakBytes: peakSt,
-                          minimumBytes: min(peakIn, peakSt ?? peakIn),
-                          disk: Disk(spillBytes: spill, checkpointBytes: checkpoint, outputBytes: output),
+        let minimum = min(peakIn, streamed16.map(peak) ?? peakIn)
+        let ckBytes = shape.prunable * weights.bytes * (request.keepCheckpoints ? request.shots : 2)
+        return MemoryPlan(mode: useStreamed ? .streamed : .inMemory, weights: weights, budgetBytes: budget, phases: chosen,
+                          peakBytes: peak(chosen), inMemoryPeakBytes: peakIn, streamedPeakBytes: peakSt,
+                          minimumBytes: minimum,
+                          disk: Disk(spillBytes: spill, checkpointBytes: ckBytes, outputBytes: output),
                           parameters: shape.parameters, prunableParameters: shape.prunable, reason: reason)
     }
 
@@ -159,9 +181,13 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
         }
     }
 
-    static func phases(_ s: Shape, _ r: PruneRequest, fileBytes: Int, streamed: Bool) -> [Phase] {
+    static func phases(_ s: Shape, _ r: PruneRequest, fileBytes: Int, streamed: Bool, weights precision: WeightPrecision) -> [Phase] {
         let f = 4
-        let weights = s.parameters * f
+        let weights = (s.parameters - s.prunable) * f + s.prunable * precision.bytes
+        let wname = precision == .f32 ? "fp32 weights" : "weights (decoder Linears in \(precision.rawValue))"
+        // 16-bit storage: each Linear is materialised in fp32 for its product, one at a time.
+        let biggestLinear = s.linears.map { $0.rows * $0.cols }.max() ?? 0
+        let materialised = precision == .f32 ? 0 : biggestLinear * f
         let need = CurvatureEstimator.need(for: r.method)
         let t = r.seqlen
         let maxF = s.blocks.map(\.f).max() ?? 0, maxHD = s.blocks.map(\.hd).max() ?? 0, maxKVD = s.blocks.map(\.kvd).max() ?? 0
@@ -182,14 +208,18 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
         // InverseFactor: the damped fp64 sub-matrix and its Cholesky copy, then the fp32 result.
         let inverting = surgeon ? largest * largest * (8 + 8 + 4) : 0
         var out: [Phase] = []
-        out.append(Phase(name: "load", bytes: overheadBytes + weights + fileBytes,
-                         detail: "fp32 weights \(bytes(weights)), model file mapped \(bytes(fileBytes))"))
+        // The loader converts tensors on two threads and drops each one's file pages afterwards (MappedFile.release);
+        // 16-bit storage adds each tensor's transient fp32 conversion.
+        let mapped = min(fileBytes, 2 * fileBytes / max(1, s.blocks.count))
+        let converting = precision == .f32 ? 0 : 2 * biggestLinear * f
+        out.append(Phase(name: "load", bytes: overheadBytes + weights + mapped + converting,
+                         detail: "\(wname) \(bytes(weights)), model file pages being converted \(bytes(mapped + converting))"))
         let evalT = r.evalSeqlen
         let evalBytes = (evalT * (6 * s.c + 2 * maxF + 2 * maxHD + 2 * maxKVD) + min(256, evalT) * s.vocab
                          + 2 * (maxHD / max(1, s.headDim)) * min(64, evalT) * (evalT + 2 * s.headDim)) * f
         if !streamed {
             out.append(Phase(name: "curvature", bytes: overheadBytes + weights + factors + passBytes,
-                             detail: "fp32 weights \(bytes(weights)), K-FAC factors of every layer \(bytes(factors)), one sequence's forward/backward \(bytes(passBytes))"))
+                             detail: "\(wname) \(bytes(weights)), K-FAC factors of every layer \(bytes(factors)), one sequence's forward/backward \(bytes(passBytes))"))
             var costs = 0, perLayer = inverting, inverses = surgeon ? factors : 0
             switch r.structure {
             case .structured, .coupled:
@@ -209,11 +239,11 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
                 }
             }
             out.append(Phase(name: "prune", bytes: overheadBytes + weights + factors + inverses + costs + perLayer,
-                             detail: "fp32 weights \(bytes(weights)), K-FAC factors \(bytes(factors)), inverses of every layer \(bytes(inverses)), costs \(bytes(costs)), the largest layer's working set \(bytes(perLayer))"))
+                             detail: "\(wname) \(bytes(weights)), K-FAC factors \(bytes(factors)), inverses of every layer \(bytes(inverses)), costs \(bytes(costs)), the largest layer's working set \(bytes(perLayer))"))
         } else {
             let spillBuffer = (1 << 18) * 2 + t * (s.c + 1) * f
-            out.append(Phase(name: "curvature", bytes: overheadBytes + weights + passBytes + spillBuffer,
-                             detail: "fp32 weights \(bytes(weights)), one sequence's forward/backward \(bytes(passBytes)), spill buffers \(bytes(spillBuffer))"))
+            out.append(Phase(name: "curvature", bytes: overheadBytes + weights + passBytes + spillBuffer + materialised,
+                             detail: "\(wname) \(bytes(weights)), one sequence's forward/backward \(bytes(passBytes)), spill buffers \(bytes(spillBuffer))"))
             // One Linear at a time: its G (and its inverse), the A it shares (and its inverse), the fp64 inversion,
             // two copies of its weights (the working one and the one the diagnostics compare with), one spilled block.
             let layer = s.linears.map { l -> Int in
@@ -223,14 +253,14 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
             }.max() ?? 0
             let costs = (s.linears.reduce(0) { $0 + $1.rows + $1.cols }) * f
             out.append(Phase(name: "prune", bytes: overheadBytes + weights + costs + layer + inverting,
-                             detail: "fp32 weights \(bytes(weights)), the largest Linear's factors, inverses and weight copies \(bytes(layer + inverting)), costs \(bytes(costs))"))
+                             detail: "\(wname) \(bytes(weights)), the largest Linear's factors, inverses and weight copies \(bytes(layer + inverting)), costs \(bytes(costs))"))
         }
         if r.eval != nil {
-            out.append(Phase(name: "eval", bytes: overheadBytes + weights + evalBytes,
-                             detail: "fp32 weights \(bytes(weights)), one \(evalT)-token window's forward \(bytes(evalBytes))"))
+            out.append(Phase(name: "eval", bytes: overheadBytes + weights + evalBytes + materialised,
+                             detail: "\(wname) \(bytes(weights)), one \(evalT)-token window's forward \(bytes(evalBytes))"))
         }
-        out.append(Phase(name: "save", bytes: overheadBytes + weights + (4 << 20),
-                         detail: "fp32 weights \(bytes(weights)), written in 4 MiB pieces"))
+        out.append(Phase(name: "save", bytes: overheadBytes + weights + (4 << 20) + materialised,
+                         detail: "\(wname) \(bytes(weights)), written in 4 MiB pieces"))
         return out
     }
 
@@ -241,7 +271,7 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case mode, phases, disk, parameters, reason
+        case mode, weights, phases, disk, parameters, reason
         case budgetBytes = "budget_bytes", peakBytes = "peak_bytes", inMemoryPeakBytes = "in_memory_peak_bytes"
         case streamedPeakBytes = "streamed_peak_bytes", minimumBytes = "minimum_bytes", prunableParameters = "prunable_parameters"
     }

@@ -41,7 +41,10 @@ public enum ShotCheckpoint {
         let tmp = directory(output).appendingPathComponent("shot-\(record.shot).tmp", isDirectory: true)
         try? fm.removeItem(at: tmp)
         try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
-        try SafetensorsWriter.write(prunableTensors(model), to: tmp.appendingPathComponent("weights.safetensors").path, as: .F32)
+        let (full, half) = prunableWeights(model)
+        // In the working precision: fp32, or the 16-bit format the weights are held in (exact either way).
+        let storage = half.values.first?.kind.storage ?? .F32
+        try SafetensorsWriter.write(full, half: half, to: tmp.appendingPathComponent("weights.safetensors").path, as: storage)
         try writeJSON(record, to: tmp.appendingPathComponent("checkpoint.json"))
         try? fm.removeItem(at: final)
         try fm.moveItem(at: tmp, to: final)
@@ -63,7 +66,7 @@ public enum ShotCheckpoint {
                 throw CheckpointError.missingTensor(path: path, name: name + ".weight")
             }
             let weight = try file.tensor(w)
-            guard weight.count == model[linear: id].weight.count else {
+            guard weight.count == model[linear: id].rows * model[linear: id].cols else {
                 throw CheckpointError.invalidConfig(path: path, what: "\(name).weight has shape \(weight.shape), the model wants [\(model[linear: id].rows), \(model[linear: id].cols)]")
             }
             model[linear: id].weight = weight.data
@@ -73,7 +76,22 @@ public enum ShotCheckpoint {
         }
     }
 
-    /// The prunable weights (and biases) of `model` under their Hugging Face tensor names.
+    /// The prunable weights (and biases) of `model` under their Hugging Face tensor names: fp32 ones as tensors,
+    /// 16-bit ones as they are held (no fp32 copy).
+    public static func prunableWeights(_ model: TransformerModel) -> (full: [String: Tensor], half: [String: HalfTensor]) {
+        var full: [String: Tensor] = [:], half: [String: HalfTensor] = [:]
+        for id in model.linearIDs {
+            let l = model[linear: id]
+            switch l.storage {
+            case .f32(let w): full[l.name + ".weight"] = Tensor(shape: [l.rows, l.cols], data: w)
+            case .half(let k, let b): half[l.name + ".weight"] = HalfTensor(shape: [l.rows, l.cols], kind: k, bits: b)
+            }
+            if let b = l.bias { full[l.name + ".bias"] = Tensor(shape: [l.rows], data: b) }
+        }
+        return (full, half)
+    }
+
+    /// The prunable weights (and biases) of `model` under their Hugging Face tensor names, in fp32.
     public static func prunableTensors(_ model: TransformerModel) -> [String: Tensor] {
         var out: [String: Tensor] = [:]
         for id in model.linearIDs {

@@ -26,15 +26,17 @@ public struct SurgeonRunner: PruneRunner {
         // The memory plan, from the model's header, before any work: it refuses a budget below its minimum and a
         // disk that cannot hold what it writes, and chooses the in-memory or the streamed mode.
         let header = try CheckpointLoader.header(path: request.model)
-        let plan = try MemoryPlan.make(config: header.config, request: request, fileBytes: header.fileBytes)
+        let plan = try MemoryPlan.make(config: header.config, request: request, fileBytes: header.fileBytes,
+                                       linearsAreF16: header.linearsAreF16)
         try plan.checkDisk(at: outputDirectory)
         try ShotCheckpoint.writeJSON(plan, to: outputDirectory.appendingPathComponent("plan.json"))
-        log?("memory plan: \(plan.mode.rawValue), peak \(MemoryPlan.bytes(plan.peakBytes)) of a \(MemoryPlan.bytes(plan.budgetBytes)) budget (\(plan.reason)); disk \(MemoryPlan.bytes(plan.disk.totalBytes))")
+        log?("memory plan: \(plan.mode.rawValue), \(plan.weights.rawValue) weights, peak \(MemoryPlan.bytes(plan.peakBytes)) of a \(MemoryPlan.bytes(plan.budgetBytes)) budget (\(plan.reason)); disk \(MemoryPlan.bytes(plan.disk.totalBytes))")
 
         // Load the model, the calibration windows and the evaluation tokens.
         tracker.update(phase: "loading", shot: 0, fraction: 0, message: "loading \(request.model)")
-        var lm = try timer.time("load") { try LanguageModel.load(path: request.model) }
+        var lm = try timer.time("load") { try LanguageModel.load(path: request.model, half: plan.weights.half) }
         let parametersBefore = lm.checkpoint.tensors.values.reduce(0) { $0 + $1.count }
+            + lm.model.blocks.flatMap(\.linears).filter { $0.halfKind != nil }.reduce(0) { $0 + $1.rows * $1.cols }
         for id in lm.model.linearIDs {  // the engine holds these now; keep one copy only
             let name = lm.model[linear: id].name
             lm.checkpoint.tensors[name + ".weight"] = nil
@@ -181,12 +183,14 @@ public struct SurgeonRunner: PruneRunner {
         // The pruned model as a Hugging Face directory, and the report.
         tracker.update(phase: "saving", shot: request.shots, fraction: 0, message: "writing the pruned model")
         var out = lm.checkpoint
-        for (name, t) in ShotCheckpoint.prunableTensors(lm.model) { out.tensors[name] = t }
+        let (full, half) = ShotCheckpoint.prunableWeights(lm.model)
+        for (name, t) in full { out.tensors[name] = t }
+        out.halfTensors = half
         let files = try timer.time("save") { try HFDirectoryWriter.write(out, to: outputDirectory.path, storage: request.dtype.storage) }
         let layerRows = ids.map { id -> PruneReport.Layer in
             let l = lm.model[linear: id]
             let zeros = l.weight.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } + (l.bias?.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } ?? 0)
-            return PruneReport.Layer(name: l.name, parameters: l.weight.count + (l.bias?.count ?? 0), zeros: zeros)
+            return PruneReport.Layer(name: l.name, parameters: l.rows * l.cols + (l.bias?.count ?? 0), zeros: zeros)
         }
         let prunable = layerRows.reduce(0) { $0 + $1.parameters }
         let removed = layerRows.reduce(0) { $0 + $1.zeros }
@@ -225,10 +229,11 @@ public struct SurgeonRunner: PruneRunner {
 
     /// Θ = [W, b] with the bias as the last column (method.md §2). // (R, C0 [+1])
     static func augmented(_ l: Linear) -> Tensor {
-        guard let b = l.bias else { return Tensor(shape: [l.rows, l.cols], data: l.weight) }
+        let w = l.weight  // one fp32 copy for 16-bit storage
+        guard let b = l.bias else { return Tensor(shape: [l.rows, l.cols], data: w) }
         var data = [Float](repeating: 0, count: l.rows * (l.cols + 1))
         for r in 0..<l.rows {
-            for c in 0..<l.cols { data[r * (l.cols + 1) + c] = l.weight[r * l.cols + c] }
+            for c in 0..<l.cols { data[r * (l.cols + 1) + c] = w[r * l.cols + c] }
             data[r * (l.cols + 1) + l.cols] = b[r]
         }
         return Tensor(shape: [l.rows, l.cols + 1], data: data)
@@ -252,7 +257,7 @@ public struct SurgeonRunner: PruneRunner {
         for id in model.linearIDs {
             let l = model[linear: id]
             zeros += l.weight.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } + (l.bias?.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } ?? 0)
-            total += l.weight.count + (l.bias?.count ?? 0)
+            total += l.rows * l.cols + (l.bias?.count ?? 0)
         }
         return total == 0 ? 0 : Double(zeros) / Double(total)
     }

@@ -15,7 +15,8 @@ public struct MemoryEstimate: Sendable, Equatable {
 
     public init(modelPath: String, modelFileBytes: Int, modelName: String, request: PruneRequest, budget: Int) {
         if let header = try? CheckpointLoader.header(path: modelPath) {
-            let p = MemoryPlan.estimate(config: header.config, request: request, fileBytes: header.fileBytes, budget: budget)
+            let p = MemoryPlan.estimate(config: header.config, request: request, fileBytes: header.fileBytes, budget: budget,
+                                        linearsAreF16: header.linearsAreF16)
             plan = p; parameters = p.parameters; totalBytes = p.peakBytes
         } else {
             let bitsPerWeight = modelName.lowercased().hasSuffix(".gguf") ? 4.5 : 16

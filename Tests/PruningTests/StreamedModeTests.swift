@@ -69,6 +69,44 @@ final class StreamedModeTests: XCTestCase {
         XCTAssertEqual(r2.achievedSparsity, r0.achievedSparsity, accuracy: 0.005)
     }
 
+    /// A budget that fp32 weights do not fit holds the decoder Linears in bf16 (SmolLM2's Q4_1 has no f16 to keep):
+    /// the plan says so, the checkpoint is bf16 (half the bytes), the weights written are bf16-representable and
+    /// the pruned model stays close to the fp32 run (both streamed, exact spill).
+    func testHalfWeights_WhenFP32DoesNotFit() throws {
+        var r = try request(budget: nil)
+        r.shots = 1
+        let h = try CheckpointLoader.header(path: r.model)
+        XCTAssertFalse(h.linearsAreF16)
+        let probe = MemoryPlan.estimate(config: h.config, request: r, fileBytes: h.fileBytes, budget: 1 << 20)
+        let half = probe.minimumBytes
+        r.memoryBudget = half + (1 << 20)
+        let plan = MemoryPlan.estimate(config: h.config, request: r, fileBytes: h.fileBytes)
+        XCTAssertEqual(plan.mode, .streamed)
+        XCTAssertEqual(plan.weights, .bf16)
+        let out16 = tempDir("bf16"), out32 = tempDir("fp32")
+        let r16 = try SurgeonRunner().run(r, outputDirectory: out16, progress: { _ in }, isCancelled: { false })
+        var r32req = r
+        r32req.memoryBudget = try streamedBudget(r)
+        let r32 = try SurgeonRunner().run(r32req, outputDirectory: out32, progress: { _ in }, isCancelled: { false })
+        XCTAssertEqual(r16.memory?.plan.weights, .bf16)
+        XCTAssertEqual(r32.memory?.plan.weights, .f32)
+        let ck16 = try SafetensorsFile(path: ShotCheckpoint.shotDirectory(out16, shot: 1).appendingPathComponent("weights.safetensors").path)
+        XCTAssertEqual(Set(ck16.tensors.filter { $0.name.hasSuffix("_proj.weight") }.map(\.dtype.rawValue)), ["BF16"])
+        let w16 = try weights(out16), w32 = try weights(out32)
+        var worst: Float = 0, notBF16 = 0
+        for (name, a) in w16 {
+            let b = try XCTUnwrap(w32[name])
+            for i in a.indices {
+                if a[i].bitPattern & 0xFFFF != 0 { notBF16 += 1 }  // bf16 keeps the high 16 bits only
+                worst = max(worst, abs(a[i] - b[i]))
+            }
+        }
+        print("bf16 weights vs fp32 weights (streamed, 1 shot 10 %): max |Δw| = \(worst); achieved \(r16.achievedSparsity) vs \(r32.achievedSparsity); measured peak \(r16.memory!.measuredPeakBytes.values.max()! >> 20) vs \(r32.memory!.measuredPeakBytes.values.max()! >> 20) MiB")
+        XCTAssertEqual(notBF16, 0, "a 16-bit model wrote weights that bf16 cannot hold")
+        XCTAssertEqual(r16.achievedSparsity, r32.achievedSparsity, accuracy: 0.005)
+        XCTAssertLessThan(r16.memory!.measuredPeakBytes.values.max()!, r32.memory!.measuredPeakBytes.values.max()!)
+    }
+
     /// Only the last finished shot keeps its weights unless asked otherwise; its record stays for the report.
     func testCheckpoints_OnlyLastShotKeepsWeights() throws {
         let out = tempDir("ck")
