@@ -56,14 +56,28 @@ extension JobManager {
         return true
     }
 
+    /// The sum of the plans of the running jobs (the lock held).
+    var plannedBytes: Int { runningPlans.values.reduce(0, +) }
+
+    /// The sum of the plans of the running jobs, and how many there are.
+    public var admitted: (bytes: Int, jobs: Int) { locked { (plannedBytes, runningPlans.count) } ?? (0, 0) }
+
     private func workerLoop() {
         cond.lock()
         while !stopping {
-            guard let id = queue.dequeue() else { cond.wait(); continue }
+            guard let id = queue.first else { cond.wait(); continue }
+            let need = (try? store.load(id))?.spec.memoryEstimateBytes ?? 0
+            if let budget = options.memoryBudget, !runningPlans.isEmpty, plannedBytes + need > budget {
+                cond.wait()  // the head waits (FIFO, no overtaking) until a running job ends
+                continue
+            }
+            _ = queue.dequeue()
+            runningPlans[id] = need
             busyWorkers += 1
             cond.unlock()
             runJob(id)
             cond.lock()
+            runningPlans[id] = nil
             busyWorkers -= 1
             cond.broadcast()
         }

@@ -17,9 +17,13 @@ public final class JobManager: @unchecked Sendable {
         /// How often a job whose worker process was killed (`RetryableRunnerError`) is queued again
         /// to resume after its last finished shot before it fails.
         public var crashRetries: Int
-        public init(workers: Int = 1, queueCapacity: Int = 16, crashRetries: Int = 2) {
+        /// Bytes all running jobs may plan together (`nil`: no memory admission). A worker starts the job at the
+        /// head of the queue only when its plan (`JobSpec.memoryEstimateBytes`) fits beside the plans of the jobs
+        /// already running; a job alone always starts (its own plan was checked at submit).
+        public var memoryBudget: Int?
+        public init(workers: Int = 1, queueCapacity: Int = 16, crashRetries: Int = 2, memoryBudget: Int? = nil) {
             self.workers = max(1, workers); self.queueCapacity = max(1, queueCapacity)
-            self.crashRetries = max(0, crashRetries)
+            self.crashRetries = max(0, crashRetries); self.memoryBudget = memoryBudget
         }
     }
 
@@ -33,6 +37,8 @@ public final class JobManager: @unchecked Sendable {
     var cancelFlags: Set<String> = []
     var liveProgress: [String: PruneProgress] = [:]
     var busyWorkers = 0
+    /// Planned bytes of each running job (memory admission).
+    var runningPlans: [String: Int] = [:]
     var stopping = false
     var started = false
     var threads: [Thread] = []

@@ -16,6 +16,8 @@ public struct JobQueue: Sendable, Equatable {
     }
 
     /// Removes and returns the oldest id.
+    /// The id `dequeue` would return next.
+    public var first: String? { ids.first }
     public mutating func dequeue() -> String? { ids.isEmpty ? nil : ids.removeFirst() }
 
     /// Removes `id` wherever it is (a cancelled queued job).

@@ -125,7 +125,7 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
                 + (weights == .f32 ? "" : "; fp32 weights would need \(bytes(peak(streamed32!))), so the decoder Linears are held in \(weights.rawValue)")
         }
         let minimum = min(peakIn, streamed16.map(peak) ?? peakIn)
-        let ckBytes = shape.prunable * weights.bytes * (request.keepCheckpoints ? request.shots : 2)
+        let ckBytes = shape.prunable * weights.bytes * (request.keepCheckpoints ? request.shots : min(request.shots, 2))
         return MemoryPlan(mode: useStreamed ? .streamed : .inMemory, weights: weights, budgetBytes: budget, phases: chosen,
                           peakBytes: peak(chosen), inMemoryPeakBytes: peakIn, streamedPeakBytes: peakSt,
                           minimumBytes: minimum,

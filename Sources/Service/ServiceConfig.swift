@@ -24,6 +24,8 @@ public struct ServiceConfig: Codable, Sendable, Equatable {
     public var maxJSONBytes = 1 << 20
     /// Per-job memory limit checked against the estimate before queueing (`nil`: 80 % of RAM).
     public var maxJobMemoryBytes: Int?
+    /// Bytes the plans of all running jobs may add up to; a queued job waits until it fits (`nil`: 80 % of RAM).
+    public var memoryBudgetBytes: Int?
     /// Directories `POST /v1/models` and `POST /v1/texts` may register files from.
     public var allowedRoots: [String] = []
     /// Calibration text used when a job names none (a server path).
@@ -47,7 +49,7 @@ public struct ServiceConfig: Codable, Sendable, Equatable {
         case host, port, workers, tokens, runner
         case dataDir = "data_dir", blasThreads = "blas_threads", queueCapacity = "queue_capacity"
         case retryAfterSeconds = "retry_after_seconds", maxUploadBytes = "max_upload_bytes"
-        case maxJSONBytes = "max_json_bytes", maxJobMemoryBytes = "max_job_memory_bytes"
+        case maxJSONBytes = "max_json_bytes", maxJobMemoryBytes = "max_job_memory_bytes", memoryBudgetBytes = "memory_budget_bytes"
         case allowedRoots = "allowed_roots", defaultCalibration = "default_calibration"
         case tokenFile = "token_file", sseKeepaliveSeconds = "sse_keepalive_seconds"
         case jobProcesses = "job_processes", jobCrashRetries = "job_crash_retries"
@@ -66,6 +68,7 @@ public struct ServiceConfig: Codable, Sendable, Equatable {
         maxUploadBytes = try c.decodeIfPresent(Int.self, forKey: .maxUploadBytes) ?? d.maxUploadBytes
         maxJSONBytes = try c.decodeIfPresent(Int.self, forKey: .maxJSONBytes) ?? d.maxJSONBytes
         maxJobMemoryBytes = try c.decodeIfPresent(Int.self, forKey: .maxJobMemoryBytes)
+        memoryBudgetBytes = try c.decodeIfPresent(Int.self, forKey: .memoryBudgetBytes)
         allowedRoots = try c.decodeIfPresent([String].self, forKey: .allowedRoots) ?? []
         defaultCalibration = try c.decodeIfPresent(String.self, forKey: .defaultCalibration)
         tokens = try c.decodeIfPresent([Token].self, forKey: .tokens) ?? []
@@ -106,6 +109,7 @@ public struct ServiceConfig: Codable, Sendable, Equatable {
         if let v = try int("SURGEON_QUEUE_CAPACITY") { queueCapacity = v }
         if let v = try int("SURGEON_MAX_UPLOAD_BYTES") { maxUploadBytes = v }
         if let v = try int("SURGEON_MAX_JOB_MEMORY_BYTES") { maxJobMemoryBytes = v }
+        if let v = try int("SURGEON_MEMORY_BUDGET_BYTES") { memoryBudgetBytes = v }
         if let v = env["SURGEON_ALLOWED_ROOTS"] { allowedRoots = v.split(separator: ":").map(String.init) }
         if let v = env["SURGEON_DEFAULT_CALIBRATION"] { defaultCalibration = v }
         if let v = env["SURGEON_TOKEN_FILE"] { tokenFile = v }

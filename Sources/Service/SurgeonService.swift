@@ -45,7 +45,8 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
         let store = try DiskJobStore(root: URL(fileURLWithPath: config.dataDir).appendingPathComponent("jobs"))
         let manager = JobManager(store: store, runner: runner,
                                  options: .init(workers: config.workers, queueCapacity: config.queueCapacity,
-                                                crashRetries: config.jobCrashRetries))
+                                                crashRetries: config.jobCrashRetries,
+                                                memoryBudget: config.memoryBudgetBytes ?? Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8)))
         return try SurgeonService(config: config, manager: manager)
     }
 
