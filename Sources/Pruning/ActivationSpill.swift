@@ -92,6 +92,29 @@ public final class ActivationSpill: @unchecked Sendable {
         }
     }
 
+    /// Keeps a finalized factor (`data`, fp32) beside the spill, so that the second pass reads it instead of
+    /// rebuilding it; the factor's spilled rows are deleted then (they are not needed again).
+    public func storeFactor(_ key: String, _ data: [Float]) throws {
+        let p = path("F" + key)
+        let fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw PruningError.spill(path: p, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        try data.withUnsafeBytes { try writeAll(fd, $0.baseAddress!, $0.count, "F" + key) }
+        bytesWritten += data.count * 4
+        discard(key)
+    }
+
+    /// The factor `storeFactor` kept for `key` (`count` floats), or `nil`.
+    public func storedFactor(_ key: String, count: Int) throws -> [Float]? {
+        let p = path("F" + key)
+        let fd = open(p, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out = [Float](repeating: 0, count: count)
+        try out.withUnsafeMutableBytes { try readAll(fd, $0.baseAddress!, $0.count, "F" + key) }
+        return out
+    }
+
     /// Deletes one factor's file once it is no longer needed (frees disk during the shot).
     public func discard(_ key: String) {
         if let fd = files.removeValue(forKey: key) { close(fd) }

@@ -179,10 +179,23 @@ public final class SpilledCurvature {
     public let layout: CurvatureLayout
     let spill: ActivationSpill
     let need: CurvatureEstimator.Need
+    /// Keep every finalized factor on disk (`ActivationSpill.storeFactor`) so the second pass reads it back
+    /// instead of rebuilding it from the rows (the plan turns this on when the disk holds the factors).
+    let keepFactors: Bool
     private var current: (slot: Int, a: SymmetricFactor)?
 
-    public init(layout: CurvatureLayout, spill: ActivationSpill, need: CurvatureEstimator.Need) {
-        self.layout = layout; self.spill = spill; self.need = need
+    public init(layout: CurvatureLayout, spill: ActivationSpill, need: CurvatureEstimator.Need, keepFactors: Bool = false) {
+        self.layout = layout; self.spill = spill; self.need = need; self.keepFactors = keepFactors
+    }
+
+    /// The mean of `key`'s rows: read back if kept, else built from the spill (and kept when asked).
+    private func factor(_ key: String, order n: Int) throws -> SymmetricFactor {
+        if keepFactors, let data = try spill.storedFactor(key, count: n * n) { return SymmetricFactor(n: n, data: data) }
+        let acc = KFACAccumulator(dimension: n)
+        try spill.accumulate(key, into: acc)
+        let f = acc.finalize()
+        if keepFactors { try spill.storeFactor(key, f.data) }
+        return f
     }
 
     /// Linear `k`'s curvature, built from the spill.
@@ -192,16 +205,12 @@ public final class SpilledCurvature {
         let a: SymmetricFactor
         if let c = current, c.slot == e.slot { a = c.a } else {
             current = nil
-            let acc = KFACAccumulator(dimension: layout.inputWidths[e.slot])
-            try spill.accumulate(CurvatureLayout.inputKey(e.slot), into: acc)
-            a = acc.finalize()
+            a = try factor(CurvatureLayout.inputKey(e.slot), order: layout.inputWidths[e.slot])
             current = (e.slot, a)
         }
         var g: SymmetricFactor? = nil
         if need == .kfac {
-            let acc = KFACAccumulator(dimension: e.rows)
-            try spill.accumulate(CurvatureLayout.gradientKey(k), into: acc)
-            g = acc.finalize()
+            g = try factor(CurvatureLayout.gradientKey(k), order: e.rows)
         }
         return try layout.curvature(k, a: a, g: g)
     }

@@ -33,14 +33,19 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
         /// The pruned model written at the end.
         public var outputBytes: Int
         public var totalBytes: Int
+        /// Streamed mode: every layer's finalized factors kept on disk during the shot so the second pass reads them
+        /// instead of rebuilding them (used when the disk holds them besides `totalBytes`; 0 in memory).
+        public var factorBytes: Int
 
-        public init(spillBytes: Int, checkpointBytes: Int, outputBytes: Int) {
+        public init(spillBytes: Int, checkpointBytes: Int, outputBytes: Int, factorBytes: Int = 0) {
             self.spillBytes = spillBytes; self.checkpointBytes = checkpointBytes; self.outputBytes = outputBytes
+            self.factorBytes = factorBytes
             totalBytes = spillBytes + checkpointBytes + outputBytes
         }
 
         enum CodingKeys: String, CodingKey {
             case spillBytes = "spill_bytes", checkpointBytes = "checkpoint_bytes", outputBytes = "output_bytes", totalBytes = "total_bytes"
+            case factorBytes = "factor_bytes"
         }
     }
 
@@ -72,9 +77,9 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
         public var half: HalfTensor.Kind? { self == .bf16 ? .bf16 : self == .f16 ? .f16 : nil }
     }
 
-    /// The process without a model: Swift runtime, Foundation, OpenBLAS's per-thread buffers (measured: 100–140 MB
-    /// resident after the first sgemm on two threads).
-    public static let overheadBytes = 160 << 20
+    /// The process without a model: Swift runtime, Foundation, OpenBLAS's per-thread buffers, the tokenizer
+    /// (measured as the load phase's peak minus the weights: 53 MiB on SmolLM2, 113 MiB on the TinyLlama shape).
+    public static let overheadBytes = 96 << 20
 
     /// The default budget: 80 % of this machine's RAM.
     public static var defaultBudget: Int { Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8) }
@@ -114,6 +119,7 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
         let weights: WeightPrecision = useStreamed && halfWeights ? half : .f32
         let need = CurvatureEstimator.need(for: request.method)
         let tokens = request.samples * request.seqlen
+        let aBytes = shape.inputWidths.reduce(0) { $0 + $1 * $1 } * 4, gBytes = shape.linears.reduce(0) { $0 + $1.rows * $1.rows } * 4
         let spillWidths = shape.inputWidths.reduce(0, +) + (need == .kfac ? shape.linears.reduce(0) { $0 + $1.rows } : 0)
         let spill = useStreamed && need != .identity ? tokens * spillWidths * request.spillPrecision.bytes : 0
         let output = shape.parameters * request.dtype.bytes
@@ -129,19 +135,31 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
         return MemoryPlan(mode: useStreamed ? .streamed : .inMemory, weights: weights, budgetBytes: budget, phases: chosen,
                           peakBytes: peak(chosen), inMemoryPeakBytes: peakIn, streamedPeakBytes: peakSt,
                           minimumBytes: minimum,
-                          disk: Disk(spillBytes: spill, checkpointBytes: ckBytes, outputBytes: output),
+                          disk: Disk(spillBytes: spill, checkpointBytes: ckBytes, outputBytes: output,
+                                     factorBytes: useStreamed && need != .identity ? aBytes + (need == .kfac ? gBytes : 0) : 0),
                           parameters: shape.parameters, prunableParameters: shape.prunable, reason: reason)
+    }
+
+    /// Whether the disk under `directory` also holds the streamed mode's kept factors (`disk.factorBytes`).
+    public func keepsFactors(at directory: URL) -> Bool {
+        guard mode == .streamed, disk.factorBytes > 0, let free = Self.freeBytes(directory) else { return false }
+        return disk.totalBytes + disk.factorBytes <= free * 9 / 10
+    }
+
+    static func freeBytes(_ directory: URL) -> Int? {
+        var st = statvfs()
+        var dir = directory
+        while !FileManager.default.fileExists(atPath: dir.path), dir.pathComponents.count > 1 { dir.deleteLastPathComponent() }
+        guard statvfs(dir.path, &st) == 0 else { return nil }
+        return Int(st.f_bavail) * Int(st.f_frsize)
     }
 
     /// Refuses a plan whose disk bytes exceed the free space of the file system holding `directory`.
     public func checkDisk(at directory: URL) throws {
-        var st = statvfs()
-        var dir = directory
-        while !FileManager.default.fileExists(atPath: dir.path), dir.pathComponents.count > 1 { dir.deleteLastPathComponent() }
-        guard statvfs(dir.path, &st) == 0 else { return }
-        let free = Int(st.f_bavail) * Int(st.f_frsize)
+        guard let free = Self.freeBytes(directory) else { return }
+        let dir = directory.path
         guard disk.totalBytes <= free else {
-            throw PruningError.insufficientDisk("not enough disk for this prune under \(dir.path): it writes \(Self.bytes(disk.totalBytes)) (spill \(Self.bytes(disk.spillBytes)), checkpoints \(Self.bytes(disk.checkpointBytes)), output \(Self.bytes(disk.outputBytes))) and \(Self.bytes(free)) are free")
+            throw PruningError.insufficientDisk("not enough disk for this prune under \(dir): it writes \(Self.bytes(disk.totalBytes)) (spill \(Self.bytes(disk.spillBytes)), checkpoints \(Self.bytes(disk.checkpointBytes)), output \(Self.bytes(disk.outputBytes))) and \(Self.bytes(free)) are free")
         }
     }
 
@@ -205,15 +223,15 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
         let factors = need == .identity ? 0 : aFactors + (need == .kfac ? gFactors : 0)
         let surgeon = r.method == .llmSurgeon
         let largest = s.linears.map { max($0.rows, $0.cols + ($0.bias ? 1 : 0)) }.max() ?? 0
-        // InverseFactor: the damped fp64 sub-matrix and its Cholesky copy, then the fp32 result.
-        let inverting = surgeon ? largest * largest * (8 + 8 + 4) : 0
+        // InverseFactor: the damped fp64 sub-matrix factored in place, then its fp32 copy (measured on the 7B
+        // shape's 11008-wide factors: 12 bytes per element at the peak).
+        let inverting = surgeon ? largest * largest * (8 + 4) : 0
         var out: [Phase] = []
-        // The loader converts tensors on two threads and drops each one's file pages afterwards (MappedFile.release);
-        // 16-bit storage adds each tensor's transient fp32 conversion.
-        let mapped = min(fileBytes, 2 * fileBytes / max(1, s.blocks.count))
+        // The loader drops each tensor's file pages once converted (MappedFile.release: measured, the mapping adds
+        // nothing visible at the peak); 16-bit storage adds the transient fp32 conversions of two tensors at a time.
         let converting = precision == .f32 ? 0 : 2 * biggestLinear * f
-        out.append(Phase(name: "load", bytes: overheadBytes + weights + mapped + converting,
-                         detail: "\(wname) \(bytes(weights)), model file pages being converted \(bytes(mapped + converting))"))
+        out.append(Phase(name: "load", bytes: overheadBytes + weights + converting,
+                         detail: "\(wname) \(bytes(weights))" + (converting > 0 ? ", tensors being converted \(bytes(converting))" : "")))
         let evalT = r.evalSeqlen
         let evalBytes = (evalT * (6 * s.c + 2 * maxF + 2 * maxHD + 2 * maxKVD) + min(256, evalT) * s.vocab
                          + 2 * (maxHD / max(1, s.headDim)) * min(64, evalT) * (evalT + 2 * s.headDim)) * f

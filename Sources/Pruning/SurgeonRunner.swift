@@ -111,7 +111,8 @@ public struct SurgeonRunner: PruneRunner {
                     try CurvatureEstimator.spill(model: lm.model, sequences: calibration.sequences, need: need, into: spill,
                                                  progress: curvatureProgress, isCancelled: isCancelled)
                 }
-                let source = SpilledCurvature(layout: CurvatureLayout(model: lm.model), spill: spill, need: need)
+                let source = SpilledCurvature(layout: CurvatureLayout(model: lm.model), spill: spill, need: need,
+                                              keepFactors: plan.keepsFactors(at: outputDirectory))
                 result = try shotTimer.time("prune") {
                     try ShotPruner.runStreamed(count: ids.count, options: options, layer: { i in
                         let l = lm.model[linear: ids[i]]

@@ -65,6 +65,11 @@ extension SurgeonService {
         if estimate.totalBytes > budget {
             throw Problem.memoryLimit(estimate: estimate.totalBytes, limit: budget, minimum: estimate.plan?.minimumBytes)
         }
+        if let plan = estimate.plan {  // the spill, checkpoints and output must fit on the data disk now
+            do { try plan.checkDisk(at: URL(fileURLWithPath: config.dataDir)) } catch let e as PruningError {
+                throw Problem.insufficientStorage(e.description)
+            }
+        }
         var planned = resolved
         planned.memoryBudget = budget  // the runner plans the same mode under the same budget
 

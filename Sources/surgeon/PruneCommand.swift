@@ -128,6 +128,8 @@ struct Prune: ParsableCommand {
 
     /// `--format gguf` / `--compact`: the same as `surgeon export --from OUT`, figures merged into report.json.
     func exportResult(_ request: PruneRequest, output: URL, printer: ProgressPrinter) throws {
+        // `--dtype f16` carries over to a GGUF export unless `--storage` says otherwise (GGUF has no bf16 writer here).
+        let storage: GGUFWriter.StorageType = self.storage == .F32 && request.dtype == .f16 && format == .gguf ? .F16 : self.storage
         let path = output.appendingPathComponent("export" + Export.suffix(format: format, compact: compact, storage: storage)).path
         let options = CompactExport.Options(format: format, compact: compact, uniform: compact && format == .hf, storage: storage,
                                             path: path, eval: request.eval, evalWindows: request.evalWindows,

@@ -43,6 +43,23 @@ final class MemoryPlanTests: XCTestCase {
         }
     }
 
+    /// A plan whose disk bytes exceed the free space is refused before any work, saying what it writes.
+    func testDiskTooSmall_IsRefused() throws {
+        var r = request(budget: 40 << 30)
+        r.keepCheckpoints = true
+        r.shots = 1000  // 1000 kept 7B checkpoints: terabytes
+        let plan = try MemoryPlan.make(config: Self.llama7B, request: r, fileBytes: 0)
+        XCTAssertGreaterThan(plan.disk.checkpointBytes, 1 << 40)
+        XCTAssertThrowsError(try plan.checkDisk(at: FileManager.default.temporaryDirectory)) { e in
+            XCTAssertTrue("\(e)".contains("not enough disk for this prune"), "\(e)")
+            XCTAssertTrue("\(e)".contains("checkpoints"), "\(e)")
+        }
+        var small = Self.llama7B
+        small.numLayers = 2; small.hiddenSize = 64; small.intermediateSize = 128; small.numHeads = 4; small.numKVHeads = 4; small.headDim = 16
+        XCTAssertNoThrow(try MemoryPlan.make(config: small, request: request(budget: 1 << 30), fileBytes: 0)
+            .checkDisk(at: FileManager.default.temporaryDirectory.appendingPathComponent("not-yet-created/x")))
+    }
+
     /// Magnitude and Wanda hold no dense identity factors; SparseGPT holds every layer's input Hessian, not one.
     func testBaselines_FactorBytes() {
         let mag = MemoryPlan.estimate(config: Self.llama7B, request: request(method: .magnitude), fileBytes: 0)
@@ -60,18 +77,32 @@ final class MemoryPlanTests: XCTestCase {
     }
 
     /// Plan against the peaks measured per phase on SmolLM2 (4 × 256 calibration tokens, one shot), in both modes.
+    /// Each prune runs as its own `surgeon prune` process: this test process holds what earlier tests left.
     /// Tolerance: ±15 % on the overall peak, the target; every phase is printed.
     func testPlan_MatchesMeasuredPeak_OnSmolLM2() throws {
         guard FileManager.default.fileExists(atPath: SurgeonRunnerTests.modelPath) else { throw XCTSkip("SmolLM2 not installed") }
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("surgeon")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw XCTSkip("no surgeon binary at \(binary.path) (swift build --build-tests builds it)")
+        }
         for streamed in [false, true] {
-            var r = PruneRequest(model: SurgeonRunnerTests.modelPath, structure: .structured, sparsity: 0.05, shots: 1,
+            let r = PruneRequest(model: SurgeonRunnerTests.modelPath, structure: .structured, sparsity: 0.05, shots: 1,
                                  calibration: SurgeonRunnerTests.calibration, samples: 4, seqlen: 256)
             let h = try CheckpointLoader.header(path: r.model)
             let full = MemoryPlan.estimate(config: h.config, request: r, fileBytes: h.fileBytes)
-            if streamed { r.memoryBudget = full.streamedPeakBytes! + (full.inMemoryPeakBytes - full.streamedPeakBytes!) / 4 }
+            let budget = streamed ? full.streamedPeakBytes! + (full.inMemoryPeakBytes - full.streamedPeakBytes!) / 4 : 16 << 30
             let out = FileManager.default.temporaryDirectory.appendingPathComponent("surgeon-plan-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: out) }
-            let report = try SurgeonRunner().run(r, outputDirectory: out, progress: { _ in }, isCancelled: { false })
+            let p = Process()
+            p.executableURL = binary
+            p.arguments = ["prune", "--model", r.model, "--structure", "structured", "--sparsity", "0.05", "--shots", "1",
+                           "--samples", "4", "--seqlen", "256", "--calibration", r.calibration, "--memory-budget", String(budget),
+                           "--out", out.path]
+            p.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            try p.run()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+            let report = try JSONDecoder().decode(PruneReport.self, from: Data(contentsOf: out.appendingPathComponent("report.json")))
             let memory = try XCTUnwrap(report.memory)
             XCTAssertEqual(memory.plan.mode, streamed ? .streamed : .inMemory)
             for p in memory.plan.phases {
