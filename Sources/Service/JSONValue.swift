@@ -22,3 +22,42 @@ enum JSONValue: Decodable, Equatable, Sendable {
         return Int(d)
     }
 }
+
+extension JSONValue {
+    /// The deepest nesting of arrays and objects a request body may have. The decoder recurses once
+    /// per level on the connection thread's stack (1 MiB), so depth is bounded before decoding.
+    static let maxDepth = 64
+
+    /// Why `checkShape` refused a body.
+    enum ShapeError: Error, Equatable {
+        /// More than `limit` bytes.
+        case tooLarge(limit: Int)
+        /// An array or object opened at byte `offset` is nested deeper than `limit`.
+        case tooDeep(limit: Int, offset: Int)
+    }
+
+    /// A cheap, non-recursive pass over the raw bytes that bounds size and nesting before any
+    /// recursive decoding: counts `[`/`{` against `]`/`}` outside strings (skipping escaped
+    /// characters). It does not validate the JSON otherwise; the decoder does that next.
+    static func checkShape(_ bytes: [UInt8], maxBytes: Int, maxDepth: Int = maxDepth) throws(ShapeError) {
+        guard bytes.count <= maxBytes else { throw .tooLarge(limit: maxBytes) }
+        var depth = 0
+        var inString = false
+        var escaped = false
+        for (i, b) in bytes.enumerated() {
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > maxDepth { throw .tooDeep(limit: maxDepth, offset: i) }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                depth = max(0, depth - 1)
+            default: break
+            }
+        }
+    }
+}

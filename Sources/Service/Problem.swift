@@ -76,6 +76,10 @@ extension Problem {
         return p
     }
     static func invalidJSON(_ detail: String) -> Problem { Problem("invalid_json", 400, "Bad Request", detail) }
+    static func jsonTooDeep(limit: Int, offset: Int) -> Problem {
+        Problem("json_too_deep", 400, "Bad Request",
+                "the request body nests arrays and objects deeper than \(limit) levels (at byte \(offset))")
+    }
     static func invalidBody(_ detail: String) -> Problem { Problem("invalid_body", 400, "Bad Request", detail) }
     static func invalidName(_ detail: String) -> Problem { Problem("invalid_name", 400, "Invalid Name", detail) }
     static func invalidQuery(_ detail: String) -> Problem { Problem("invalid_query", 400, "Bad Request", detail) }

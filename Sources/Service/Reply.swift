@@ -15,13 +15,20 @@ enum Reply {
     /// 204 No Content.
     static func noContent() -> HTTPResponse { HTTPResponse(status: 204) }
 
-    /// Reads a JSON object body of at most `limit` bytes.
+    /// Reads a JSON object body of at most `limit` bytes, nested at most `JSONValue.maxDepth` deep
+    /// (checked on the raw bytes before decoding). Every JSON request body goes through here.
     static func jsonObject(_ request: HTTPRequest, limit: Int) throws -> [String: JSONValue] {
         let bytes: [UInt8]
         do { bytes = try request.body.readAll(limit: limit) } catch HTTPError.bodyTooLarge {
             throw Problem.tooLarge(limit: limit)
         }
         guard !bytes.isEmpty else { throw Problem.invalidJSON("the request body is empty; send a JSON object") }
+        do { try JSONValue.checkShape(bytes, maxBytes: limit) } catch {
+            switch error {
+            case .tooLarge(let limit): throw Problem.tooLarge(limit: limit)
+            case .tooDeep(let depth, let offset): throw Problem.jsonTooDeep(limit: depth, offset: offset)
+            }
+        }
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else {
             throw Problem.invalidJSON("the request body is not valid JSON")
         }
