@@ -15,7 +15,7 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
     public let models: BlobStore
     public let texts: BlobStore
     let auth: TokenAuthenticator
-    let metrics = Metrics()
+    let metrics: Metrics
     let clock: WallClock
     let digests = DigestCache()
     let finishedJobs = TerminalJobCache()
@@ -36,7 +36,9 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
         self.texts = try BlobStore(root: data.appendingPathComponent("texts", isDirectory: true), tmp: tmp)
         self.auth = TokenAuthenticator(tokens: try tokens ?? config.allTokens())
         self.memoryLimit = config.maxJobMemoryBytes ?? Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8)
-        router = Self.routes()
+        let routes = Self.routes()
+        metrics = Metrics(routes: routes.routes.map(\.template) + ["unmatched"])
+        router = routes
     }
 
     /// Builds the disk store, the job manager with `runner` and the service; the caller starts
@@ -88,6 +90,19 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
         response = countingBytesOut(response)
         response.route = template
         metrics.record(route: template, method: request.method, status: response.status, seconds: Date().timeIntervalSince(started))
+        return response
+    }
+
+    /// A missing or unknown token on an authenticated route, refused from the head alone: the HTTP
+    /// server sends the 401 before reading any body and closes, so no unauthenticated client can
+    /// hold a connection by trickling a body.
+    public func headCheck(_ head: HTTPRequestHead) -> HTTPResponse? {
+        guard let path = HTTPRequestTarget.split(head.target)?.path,
+              case .found(let route, _) = router.match(method: head.method, path: path), route.action.authenticated,
+              case .failure(let problem) = auth.authenticate(head.headers["Authorization"]) else { return nil }
+        var response = countingBytesOut(problem.response(instance: path))
+        response.route = route.template
+        metrics.record(route: route.template, method: head.method, status: response.status, seconds: 0)
         return response
     }
 
