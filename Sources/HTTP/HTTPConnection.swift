@@ -26,6 +26,11 @@ final class HTTPConnection: @unchecked Sendable {
     /// Body readers of earlier requests (kept by a handler past its return) must not read the socket.
     var bodyOwner = 0
 
+    // Shared with the server's accept thread, under `idleLock`.
+    private let idleLock = NSLock()
+    private var idleSinceValue: Double?
+    private var evictedValue = false
+
     init(server: HTTPServer, transport: any HTTPTransport, ip: String, address: String) {
         self.server = server; self.transport = transport; self.ip = ip; self.address = address
         self.clock = server.configuration.clock
@@ -52,6 +57,30 @@ final class HTTPConnection: @unchecked Sendable {
     /// Shuts the socket down from another thread so blocked reads and writes fail.
     func forceClose() { shutdown(transport.fd, Int32(SHUT_RDWR)) }
 
+    /// Since when the connection has been waiting for a request with no byte of it received
+    /// (`nil` while busy): the server may evict such a connection to make room.
+    var idleSince: Double? { idleLock.withLock { idleSinceValue } }
+    var wasEvicted: Bool { idleLock.withLock { evictedValue } }
+
+    /// Closes the connection if it is still idle; false when it has started a request meanwhile.
+    func evictIfIdle() -> Bool {
+        let taken = idleLock.withLock {
+            guard idleSinceValue != nil, !evictedValue else { return false }
+            idleSinceValue = nil; evictedValue = true
+            return true
+        }
+        if taken { forceClose() }
+        return taken
+    }
+
+    /// Leaves the idle state; false when the server evicted the connection first.
+    private func leaveIdle() -> Bool {
+        idleLock.withLock {
+            idleSinceValue = nil
+            return !evictedValue
+        }
+    }
+
     enum Fill { case data, eof, timedOut(HTTPConnectionStateMachine.Action), stopped }
 
     /// Waits for and reads more bytes into the parser, honouring the state machine's deadline.
@@ -60,8 +89,14 @@ final class HTTPConnection: @unchecked Sendable {
         while true {
             if !transport.hasBufferedInput {
                 let deadline = machine.deadline()
+                var idle = false
+                if case .idle(let since) = machine.state, parser.bufferedByteCount == 0 {
+                    idle = true
+                    idleLock.withLock { idleSinceValue = since }
+                }
                 let ready = Socket.wait(transport.fd, wake: wakeable && !machine.isStopping ? server.wakeFD : nil,
                                         timeout: deadline.map { max(0, $0 - clock.now()) })
+                if idle && !leaveIdle() { machine.closed(); return .eof }
                 switch ready {
                 case .woken:
                     if machine.stop() == .close { return .stopped }
@@ -78,7 +113,7 @@ final class HTTPConnection: @unchecked Sendable {
             do { n = try transport.read(into: readBuffer) } catch HTTPError.timeout { continue } catch { return .eof }
             guard n > 0 else { machine.closed(); return .eof }
             parser.feed(UnsafeBufferPointer(start: readBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n))
-            machine.bytesReceived(now: clock.now())
+            machine.bytesReceived(now: clock.now(), count: n)
             return .data
         }
     }
@@ -114,15 +149,18 @@ final class HTTPConnection: @unchecked Sendable {
         let started = clock.now()
         if server.isStopping { _ = machine.stop() }
 
-        let response: HTTPResponse
+        var response: HTTPResponse
         var path = head.target
+        var early = false
         if let (decodedPath, query) = HTTPRequestTarget.split(head.target) {
             path = decodedPath
-            response = respond(to: head, path: decodedPath, query: query)
+            (response, early) = respond(to: head, path: decodedPath, query: query)
         } else {
             response = Self.problem(400, "the request target has invalid percent-encoding")
         }
-        let clean = drainBody()
+        // Answered from the head alone: an unread body is not waited for; the connection closes.
+        let hasBody = head.framing != .none && head.framing != .length(0)
+        let clean = early && hasBody ? false : drainBody()
         bodyOwner = -1
         if server.isStopping { _ = machine.stop() }
         var keepAlive = clean && machine.mayKeepAlive(requested: head.keepAlive)
@@ -142,18 +180,21 @@ final class HTTPConnection: @unchecked Sendable {
         return true
     }
 
-    /// Rate limit, body limit, then the handler.
-    private func respond(to head: HTTPRequestHead, path: String, query: [(name: String, value: String)]) -> HTTPResponse {
+    /// Rate limit, body limit, the handler's head check, then the handler. `early`: answered
+    /// from the head, before any of the body was read.
+    private func respond(to head: HTTPRequestHead, path: String,
+                         query: [(name: String, value: String)]) -> (response: HTTPResponse, early: Bool) {
         if let limiter = server.rateLimiter, let wait = limiter.admit(ip) {
             rateLimited += 1
             var r = Self.problem(429, "too many requests from \(ip)")
             r.headers["Retry-After"] = String(wait)
-            return r
+            return (r, true)
         }
         if let override = server.configuration.bodyLimit { parser.bodyLimit = override(head) }
         if case .length(let n) = head.framing, let limit = parser.bodyLimit, n > limit {
-            return Self.problem(413, "the request body of \(n) bytes exceeds the limit of \(limit) bytes")
+            return (Self.problem(413, "the request body of \(n) bytes exceeds the limit of \(limit) bytes"), true)
         }
+        if let rejected = server.handler.headCheck(head) { return (rejected, true) }
         bodyOwner = requests
         let owner = requests
         let request = HTTPRequest(method: head.method, target: head.target, path: path, query: query,
@@ -162,7 +203,7 @@ final class HTTPConnection: @unchecked Sendable {
                                       return try readBody(max)
                                   },
                                   remoteAddress: address)
-        return server.handler.handle(request)
+        return (server.handler.handle(request), false)
     }
 
     /// Pulls the next piece of the request body for the handler.

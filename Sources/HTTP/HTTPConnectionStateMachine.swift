@@ -7,17 +7,28 @@
 ///   └───────────────────────────────────────┘ otherwise ──► closed
 /// ```
 /// The header timeout runs from the first byte of a request, so a client that trickles its headers
-/// (slowloris) is dropped; the idle timeout runs from the end of the previous response; the body
-/// timeout is an inactivity timeout per read.
+/// (slowloris) is dropped; the idle timeout runs from the end of the previous response, and the
+/// shorter first-byte timeout from the accept of a connection that has not sent anything yet. A
+/// body has two: an inactivity timeout per read, and a deadline for the whole body (`bodyTotal`
+/// seconds from the first body wait, extended by the bytes received at `minBodyBytesPerSecond`),
+/// so a body trickled a byte at a time is dropped while a large upload at a fair rate is not.
 public struct HTTPConnectionStateMachine: Sendable, Equatable {
     /// Timeouts in seconds.
     public struct Timeouts: Sendable, Equatable {
         public var headerRead: Double
         public var idle: Double
         public var bodyRead: Double
+        /// A new connection that sends nothing for this long is closed.
+        public var firstByte: Double
+        /// The whole body must arrive within this many seconds of the first body wait, plus one
+        /// second per `minBodyBytesPerSecond` bytes received.
+        public var bodyTotal: Double
+        public var minBodyBytesPerSecond: Double
 
-        public init(headerRead: Double = 10, idle: Double = 60, bodyRead: Double = 30) {
-            self.headerRead = headerRead; self.idle = idle; self.bodyRead = bodyRead
+        public init(headerRead: Double = 10, idle: Double = 60, bodyRead: Double = 30, firstByte: Double = 5,
+                    bodyTotal: Double = 60, minBodyBytesPerSecond: Double = 64 * 1024) {
+            self.headerRead = headerRead; self.idle = idle; self.bodyRead = bodyRead; self.firstByte = firstByte
+            self.bodyTotal = bodyTotal; self.minBodyBytesPerSecond = max(1, minBodyBytesPerSecond)
         }
     }
 
@@ -41,6 +52,11 @@ public struct HTTPConnectionStateMachine: Sendable, Equatable {
     public let timeouts: Timeouts
     public private(set) var state: State
     public private(set) var isStopping = false
+    /// Whether the client has sent anything on this connection.
+    public private(set) var hasReceivedBytes = false
+    /// The current request's first body wait, and the body bytes received since.
+    private var bodyStart: Double?
+    private var bodyBytes = 0
 
     public init(timeouts: Timeouts = Timeouts(), now: Double) {
         self.timeouts = timeouts
@@ -50,27 +66,34 @@ public struct HTTPConnectionStateMachine: Sendable, Equatable {
     /// When the current wait must end, or `nil` when no timeout applies (the handler is running).
     public func deadline() -> Double? {
         switch state {
-        case .idle(let since): return isStopping ? since : since + timeouts.idle
+        case .idle(let since): return isStopping ? since : since + (hasReceivedBytes ? timeouts.idle : min(timeouts.idle, timeouts.firstByte))
         case .readingHead(let since): return since + timeouts.headerRead
-        case .readingBody(let since): return since + timeouts.bodyRead
+        case .readingBody(let since):
+            let whole = (bodyStart ?? since) + timeouts.bodyTotal + Double(bodyBytes) / timeouts.minBodyBytesPerSecond
+            return min(since + timeouts.bodyRead, whole)
         case .handling, .closed: return nil
         }
     }
 
-    /// Bytes arrived from the client.
-    public mutating func bytesReceived(now: Double) {
+    /// `count` bytes arrived from the client.
+    public mutating func bytesReceived(now: Double, count: Int = 0) {
+        hasReceivedBytes = true
         switch state {
         case .idle: state = .readingHead(since: now)
-        case .readingBody: state = .readingBody(since: now)
+        case .readingBody: state = .readingBody(since: now); bodyBytes += count
         default: break
         }
     }
 
     /// A complete request head was parsed; the handler runs next.
-    public mutating func headReceived() { state = .handling }
+    public mutating func headReceived() { state = .handling; bodyStart = nil; bodyBytes = 0 }
 
-    /// The handler waits for body bytes.
-    public mutating func bodyWaitStarted(now: Double) { if state == .handling { state = .readingBody(since: now) } }
+    /// The handler waits for body bytes (the first wait of a request starts the whole-body deadline).
+    public mutating func bodyWaitStarted(now: Double) {
+        guard state == .handling else { return }
+        if bodyStart == nil { bodyStart = now }
+        state = .readingBody(since: now)
+    }
 
     /// The body wait ended (bytes, end of body or error).
     public mutating func bodyWaitEnded() { if case .readingBody = state { state = .handling } }

@@ -51,4 +51,13 @@ public struct HTTPBodyWriter: Sendable {
 /// streaming an upload to disk or an SSE stream).
 public protocol HTTPHandler: Sendable {
     func handle(_ request: HTTPRequest) -> HTTPResponse
+
+    /// Looks at a request head before any of its body is read: a response here (e.g. 401 for a
+    /// missing token) is sent at once, the body is not read, and the connection closes when the
+    /// request had one. `nil` (the default) passes the request on to `handle`.
+    func headCheck(_ head: HTTPRequestHead) -> HTTPResponse?
+}
+
+extension HTTPHandler {
+    public func headCheck(_ head: HTTPRequestHead) -> HTTPResponse? { nil }
 }

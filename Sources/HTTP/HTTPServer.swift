@@ -28,6 +28,10 @@ public final class HTTPServer: @unchecked Sendable {
     private var stopping = false
     private var running = false
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
+    /// Open connections per client IP, and how many of `connections` are evicted but not yet gone;
+    /// neither counts evicted ones.
+    private var perClient: [String: Int] = [:]
+    private var evictedOpen = 0
     private var counters = HTTPServerStats()
     private var acceptThreadDone = true
 
@@ -86,18 +90,16 @@ public final class HTTPServer: @unchecked Sendable {
                 continue
             }
             Socket.configureAccepted(fd, sendTimeout: configuration.writeTimeout)
-            lock.lock()
-            counters.acceptedConnections += 1
-            let full = connections.count >= configuration.maxConnections
-            if full { counters.rejectedConnections += 1 }
-            lock.unlock()
-            if full { rejectBusy(fd); continue }
+            if let status = admit(ip) { rejectBusy(fd, status: status); continue }
             let transport: any HTTPTransport
             if let tlsContext, let t = try? TLSTransport(fd: fd, context: tlsContext) { transport = t }
             else if tlsContext != nil { close(fd); continue }
             else { transport = PlainTransport(fd: fd) }
             let connection = HTTPConnection(server: self, transport: transport, ip: ip, address: address)
-            lock.lock(); connections[ObjectIdentifier(connection)] = connection; lock.unlock()
+            lock.lock()
+            connections[ObjectIdentifier(connection)] = connection
+            perClient[ip, default: 0] += 1
+            lock.unlock()
             let thread = Thread { connection.run() }
             thread.stackSize = 1 << 20
             thread.name = "http-conn"
@@ -107,10 +109,36 @@ public final class HTTPServer: @unchecked Sendable {
         allDone.lock(); allDone.broadcast(); allDone.unlock()
     }
 
-    /// Answers 503 on a connection over the limit (plain TCP only; TLS clients just see it close).
-    private func rejectBusy(_ fd: Int32) {
+    /// Makes room for a new connection from `ip`: `nil` to accept it, else the status to refuse it
+    /// with. Over a limit, the longest-idle connection (of that client, or of anyone when the server
+    /// is full) is evicted instead of refusing.
+    private func admit(_ ip: String) -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        counters.acceptedConnections += 1
+        var scope: ((HTTPConnection) -> Bool)?
+        var status = 0
+        if perClient[ip, default: 0] >= configuration.maxConnectionsPerClient {
+            scope = { $0.ip == ip }; status = 429
+        } else if connections.count - evictedOpen >= configuration.maxConnections {
+            scope = { _ in true }; status = 503
+        }
+        guard let scope else { return nil }
+        let idle = connections.values.filter(scope).compactMap { c in c.idleSince.map { (c, $0) } }.sorted { $0.1 < $1.1 }
+        for (victim, _) in idle where victim.evictIfIdle() {
+            counters.evictedConnections += 1
+            evictedOpen += 1
+            perClient[victim.ip, default: 1] -= 1
+            return nil
+        }
+        counters.rejectedConnections += 1
+        return status
+    }
+
+    /// Answers 503 (server full) or 429 (client over its limit) on a refused connection (plain TCP
+    /// only; TLS clients just see it close).
+    private func rejectBusy(_ fd: Int32, status: Int) {
         if tlsContext == nil {
-            let text = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            let text = "HTTP/1.1 \(status) \(HTTPStatus.reason(status))\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             _ = text.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
         }
         close(fd)
@@ -119,6 +147,8 @@ public final class HTTPServer: @unchecked Sendable {
     func connectionFinished(_ connection: HTTPConnection, requests: Int, rateLimited: Int) {
         lock.lock()
         connections[ObjectIdentifier(connection)] = nil
+        if connection.wasEvicted { evictedOpen -= 1 } else { perClient[connection.ip, default: 1] -= 1 }
+        if perClient[connection.ip] == 0 { perClient[connection.ip] = nil }
         counters.requests += requests
         counters.rateLimitedRequests += rateLimited
         lock.unlock()

@@ -29,11 +29,17 @@ public struct HTTPServerConfiguration: Sendable {
     /// How much of an unread request body the server reads and discards to keep a connection alive;
     /// beyond this it closes the connection instead.
     public var maxDrainBytes: Int = 256 * 1024
-    /// Open connections at once; more are answered 503 and closed.
+    /// Open connections at once. When full, the connection idle longest (waiting for a request with
+    /// nothing of it received) is closed to make room; with none idle, new ones get 503 and close.
     public var maxConnections: Int = 1024
+    /// Open connections from one client IP; beyond it that client's longest-idle connection is
+    /// closed to make room, or with none idle the new one gets 429 and closes. Raise it behind a
+    /// proxy that connects from one address.
+    public var maxConnectionsPerClient: Int = 128
     /// Requests per second per client IP (429 with `Retry-After` beyond); `nil` disables.
     public var rateLimit: HTTPRateLimiter.Policy?
-    /// Header-read (from the first byte), idle keep-alive and body-read (inactivity) timeouts.
+    /// Header-read (from the first byte), idle keep-alive, first-byte (new connections), body-read
+    /// (inactivity) and whole-body timeouts.
     public var timeouts = HTTPConnectionStateMachine.Timeouts()
     /// A write that cannot progress for this long fails (client stopped reading).
     public var writeTimeout: Double = 30
@@ -86,8 +92,11 @@ public struct HTTPAccessLogEntry: Sendable {
 public struct HTTPServerStats: Sendable, Equatable {
     public var openConnections = 0
     public var acceptedConnections = 0
-    /// Connections refused with 503 because `maxConnections` were open.
+    /// Connections refused with 503 because `maxConnections` were open (and none was idle), or
+    /// with 429 because their client had `maxConnectionsPerClient` open.
     public var rejectedConnections = 0
+    /// Idle connections closed to make room for new ones.
+    public var evictedConnections = 0
     /// Requests answered 429.
     public var rateLimitedRequests = 0
     public var requests = 0

@@ -2,7 +2,49 @@ import XCTest
 @testable import HTTP
 
 final class HTTPConnectionStateMachineTests: XCTestCase {
-    private let timeouts = HTTPConnectionStateMachine.Timeouts(headerRead: 5, idle: 30, bodyRead: 10)
+    private let timeouts = HTTPConnectionStateMachine.Timeouts(headerRead: 5, idle: 30, bodyRead: 10, firstByte: 30)
+
+    func testNewConnection_ClosesAtTheFirstByteDeadline_ThenKeepAliveUsesTheIdleTimeout() {
+        let clock = MockClock()
+        let t = HTTPConnectionStateMachine.Timeouts(headerRead: 5, idle: 30, bodyRead: 10, firstByte: 2)
+        var silent = HTTPConnectionStateMachine(timeouts: t, now: clock.now())
+        XCTAssertEqual(silent.deadline(), clock.now() + 2)
+        clock.advance(2)
+        XCTAssertEqual(silent.timedOut(now: clock.now()), .close)
+
+        var used = HTTPConnectionStateMachine(timeouts: t, now: clock.now())
+        used.bytesReceived(now: clock.now(), count: 10); used.headReceived()
+        XCTAssertEqual(used.responseSent(now: clock.now(), keepAlive: true), .none)
+        XCTAssertEqual(used.deadline(), clock.now() + 30)
+    }
+
+    func testTrickledBody_EndsAtTheWholeBodyDeadline_AFairRateExtendsIt() {
+        let clock = MockClock()
+        let t = HTTPConnectionStateMachine.Timeouts(headerRead: 5, idle: 30, bodyRead: 10, bodyTotal: 20, minBodyBytesPerSecond: 100)
+        var sm = HTTPConnectionStateMachine(timeouts: t, now: clock.now())
+        sm.bytesReceived(now: clock.now()); sm.headReceived()
+        sm.bodyWaitStarted(now: clock.now())
+        // One byte every 5 s: each read is in time, the whole body is not.
+        for _ in 0..<3 { clock.advance(5); sm.bytesReceived(now: clock.now(), count: 1) }
+        clock.advance(4)
+        XCTAssertEqual(sm.timedOut(now: clock.now()), .none)
+        clock.advance(1.1)
+        XCTAssertEqual(sm.timedOut(now: clock.now()), .close)
+
+        // 1000 bytes every 5 s (200 B/s, above the 100 B/s minimum) stays alive past 20 s.
+        var fair = HTTPConnectionStateMachine(timeouts: t, now: clock.now())
+        fair.bytesReceived(now: clock.now()); fair.headReceived()
+        fair.bodyWaitStarted(now: clock.now())
+        for _ in 0..<8 {
+            clock.advance(5); fair.bytesReceived(now: clock.now(), count: 1000)
+            XCTAssertEqual(fair.timedOut(now: clock.now()), .none)
+        }
+        // The deadline starts again with the next request.
+        fair.bodyWaitEnded()
+        XCTAssertEqual(fair.responseSent(now: clock.now(), keepAlive: true), .none)
+        fair.bytesReceived(now: clock.now()); fair.headReceived(); fair.bodyWaitStarted(now: clock.now())
+        XCTAssertEqual(fair.deadline(), clock.now() + 10)
+    }
 
     func testIdleConnection_ClosesSilentlyAfterIdleTimeout() {
         let clock = MockClock()

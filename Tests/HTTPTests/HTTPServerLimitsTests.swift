@@ -93,12 +93,14 @@ final class HTTPServerLimitsTests: XCTestCase {
         XCTAssertEqual(server.stats.rateLimitedRequests, 1)
     }
 
-    func testConnectionsOverTheLimit_Get503() throws {
+    func testConnectionsOverTheLimit_Get503_WhenNoneIsIdle() throws {
         let server = try startServer({ $0.maxConnections = 1 }) { _ in text("x") }
         defer { server.stop(gracePeriod: 1) }
         let first = try RawHTTPClient(port: server.port)
         try first.send(RawHTTPClient.get("/"))
         XCTAssertEqual(try first.readResponse().status, 200)
+        try first.send("GET / HTTP/1.1\r\n")   // busy again: in the middle of a request head
+        usleep(200_000)
         let second = try RawHTTPClient(port: server.port)
         XCTAssertEqual(try second.readResponse().status, 503)
     }
