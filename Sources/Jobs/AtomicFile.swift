@@ -19,26 +19,33 @@ public enum AtomicFile {
         let dir = url.deletingLastPathComponent().path
         let tmp = dir + "/.tmp-" + url.lastPathComponent + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw JobStoreError.io(path: tmp, message: errnoText("open")) }
+        guard fd >= 0 else { throw failure(tmp, "open") }
         var ok = false
         defer { if !ok { unlink(tmp) } }
         do {
             defer { close(fd) }
             try writeAll(fd, data, path: tmp)
-            guard fsync(fd) == 0 else { throw JobStoreError.io(path: tmp, message: errnoText("fsync")) }
+            guard fsync(fd) == 0 else { throw failure(tmp, "fsync") }
         }
-        guard rename(tmp, url.path) == 0 else { throw JobStoreError.io(path: url.path, message: errnoText("rename")) }
+        guard rename(tmp, url.path) == 0 else { throw failure(url.path, "rename") }
         ok = true
         syncDirectory(dir)
     }
 
-    /// Appends `data` to `url` (created if missing), fsyncing when `sync` is set.
+    /// Appends `data` to `url` (created if missing), fsyncing when `sync` is set. A write that fails
+    /// part-way (a full disk) is cut off again, so the file never keeps half a record.
     public static func append(_ data: Data, to url: URL, sync: Bool) throws {
         let fd = open(url.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw JobStoreError.io(path: url.path, message: errnoText("open")) }
+        guard fd >= 0 else { throw failure(url.path, "open") }
         defer { close(fd) }
-        try writeAll(fd, data, path: url.path)
-        if sync, fsync(fd) != 0 { throw JobStoreError.io(path: url.path, message: errnoText("fsync")) }
+        let before = lseek(fd, 0, SEEK_END)
+        do {
+            try writeAll(fd, data, path: url.path)
+            if sync, fsync(fd) != 0 { throw failure(url.path, "fsync") }
+        } catch {
+            if before >= 0 { _ = ftruncate(fd, before) }
+            throw error
+        }
     }
 
     /// fsyncs a directory so a rename or create in it survives a crash.
@@ -54,7 +61,7 @@ public enum AtomicFile {
                 let n = systemWrite(fd, raw.baseAddress! + offset, raw.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw JobStoreError.io(path: path, message: errnoText("write"))
+                    throw failure(path, "write")
                 }
                 offset += n
             }
@@ -62,4 +69,11 @@ public enum AtomicFile {
     }
 
     static func errnoText(_ call: String) -> String { "\(call) failed: \(String(cString: strerror(errno)))" }
+
+    /// The store error for the failed call, read from `errno`: `.diskFull` for ENOSPC and EDQUOT.
+    static func failure(_ path: String, _ call: String) -> JobStoreError {
+        let full = errno == ENOSPC || errno == EDQUOT
+        let message = errnoText(call)
+        return full ? .diskFull(path: path, message: message) : .io(path: path, message: message)
+    }
 }

@@ -2,14 +2,15 @@ import Foundation
 import Pruning
 
 extension JobManager {
-    /// Rescans the store and starts the workers: `queued` jobs are queued again in creation order,
-    /// `running` ones re-queued with attempt + 1 (the runner resumes after the last finished shot),
-    /// `cancelling` ones become `cancelled`.
+    /// Sweeps the store of what crashes left (`JobStore.sweep`, each removal logged), rescans it and starts the
+    /// workers: `queued` jobs are queued again in creation order, `running` ones re-queued with attempt + 1 (the
+    /// runner resumes after the last finished shot), `cancelling` ones become `cancelled`.
     public func start() throws {
         cond.lock()
         defer { cond.unlock() }
         guard !started else { return }
         started = true
+        for line in store.sweep() { log("start-up sweep: \(line)") }
         for var job in try store.loadAll() where !job.status.isTerminal {
             let before = job.status
             let action = try job.state.handle(.restart)
@@ -17,10 +18,10 @@ extension JobManager {
             case .enqueue:
                 try queue.enqueue(job.id, force: true)
                 if before == .running {
-                    try persistStatus(&job, message: "restarted: attempt \(job.state.attempt) resumes after shot \(job.state.finishedShots)")
+                    record { try persistStatus(&job, message: "restarted: attempt \(job.state.attempt) resumes after shot \(job.state.finishedShots)") }
                 }
             case .finish:
-                try finish(&job, message: "cancelled while the service was down")
+                record { try finish(&job, message: "cancelled while the service was down") }
             default:
                 break
             }
@@ -42,6 +43,7 @@ extension JobManager {
         stopping = true
         cond.broadcast()
         while runningThreads > 0 { cond.wait() }
+        if !store.flush() { log("stop: some job states could not be written (the disk is full?)") }
         cond.unlock()
     }
 
@@ -65,6 +67,7 @@ extension JobManager {
     private func workerLoop() {
         cond.lock()
         while !stopping {
+            store.flush()  // states a full disk refused earlier
             guard let id = queue.first else { cond.wait(); continue }
             let need = (try? store.load(id))?.spec.memoryEstimateBytes ?? 0
             if let budget = options.memoryBudget, !runningPlans.isEmpty, plannedBytes + need > budget {
@@ -87,18 +90,14 @@ extension JobManager {
     }
 
     private func runJob(_ id: String) {
-        let prepared: (JobSpec, URL, Int)? = locked {
-            guard var job = try store.load(id) else { return nil }
-            guard case .run(let resume) = try job.state.handle(.start) else { return nil }
-            job.startedAt = job.startedAt ?? clock.now()
-            job.error = nil
-            try persistStatus(&job, message: resume > 0 ? "running attempt \(job.state.attempt), resuming after shot \(resume)" : "running")
-            return (job.spec, try store.outputDirectory(of: id), job.state.attempt)
-        } ?? nil
+        cond.lock()
+        let prepared = prepare(id)
+        cond.unlock()
         guard let (spec, output, attempt) = prepared else { return }
 
         let result: Result<PruneReport, Error>
         do {
+            try verifyInputs(spec)
             let progress: @Sendable (PruneProgress) -> Void = { [self] p in record(progress: p, of: id) }
             let isCancelled: @Sendable () -> Bool = { [self] in locked { cancelFlags.contains(id) || stopping } ?? true }
             let report: PruneReport
@@ -113,33 +112,99 @@ extension JobManager {
         } catch {
             result = .failure(error)
         }
-        _ = locked { try complete(id, result) }
+        cond.lock()
+        complete(id, result)
+        cond.unlock()
     }
 
-    private func complete(_ id: String, _ result: Result<PruneReport, Error>) throws {
-        guard var job = try store.load(id) else { return }
+    /// Moves a dequeued job to `running` (the lock held). `nil` when it must not run: it is gone, or was
+    /// cancelled between leaving the queue and this call, or its start could not be recorded (then it failed).
+    private func prepare(_ id: String) -> (JobSpec, URL, Int)? {
+        let loaded: Job?
+        do { loaded = try store.load(id) } catch {
+            log("job \(id) cannot be read and does not run: \(error)")
+            return nil
+        }
+        guard var job = loaded, job.status == .queued, case .run(let resume)? = try? job.state.handle(.start) else { return nil }
+        job.startedAt = job.startedAt ?? clock.now()
+        job.error = nil
+        do {
+            let output = try store.outputDirectory(of: id)
+            try persistStatus(&job, message: resume > 0 ? "running attempt \(job.state.attempt), resuming after shot \(resume)" : "running")
+            return (job.spec, output, job.state.attempt)
+        } catch {
+            // Nothing can be kept for a job whose start cannot be recorded: fail it with the reason.
+            _ = try? job.state.handle(.fail)
+            job.error = JobFailure(code: Self.storageCode(error), message: "the job could not start: \(error)", phase: "start")
+            record { try finish(&job, message: "failed: could not start: \(error)") }
+            return nil
+        }
+    }
+
+    /// Checks the pinned inputs before a run: each must be there with its size, and a registered (not linked)
+    /// file must still be the file it was at submission (same device, inode, size and modification time).
+    func verifyInputs(_ spec: JobSpec) throws {
+        for input in spec.inputs {
+            guard let attrs = try? FileManager.default.attributesOfItem(atPath: input.path) else {
+                throw JobInputError(input: input, found: nil)
+            }
+            let size = (attrs[.size] as? Int) ?? -1
+            guard size == input.size else { throw JobInputError(input: input, found: "\(size) bytes instead of \(input.size)") }
+            if !input.linked, let pinned = input.identity, PinnedInput.identity(ofFile: input.path) != pinned {
+                throw JobInputError(input: input, found: "the file was replaced or rewritten")
+            }
+        }
+    }
+
+    /// Records the runner's outcome (the lock held). Every store error is handled here: the new state stays
+    /// in the store's memory when the disk refuses it, and a result that cannot be recorded fails the job
+    /// with the reason, so a job never stays `running` without a worker.
+    private func complete(_ id: String, _ result: Result<PruneReport, Error>) {
+        let loaded: Job?
+        do { loaded = try store.load(id) } catch { log("job \(id): \(error)"); return }
+        guard var job = loaded, !job.status.isTerminal else { return }
         let phase = liveProgress[id]?.phase ?? job.progress?.phase
         switch result {
         case .success(let report):
+            let running = job
             while job.state.finishedShots < report.request.shots,
                   (try? job.state.handle(.shotFinished(job.state.finishedShots + 1))) != nil {}
-            _ = try job.state.handle(.succeed)
+            _ = try? job.state.handle(.succeed)
             job.result = report
-            try finish(&job, message: "succeeded")
+            job.finishedAt = clock.now()
+            job.updatedAt = job.finishedAt!
+            cancelFlags.remove(id)
+            if let p = liveProgress.removeValue(forKey: id) { job.progress = p }
+            do { try store.save(job) } catch {
+                // The result cannot be recorded: fail the job with the reason (no `succeeded` event is sent).
+                var failed = running
+                failed.progress = job.progress
+                _ = try? failed.state.handle(.fail)
+                failed.error = JobFailure(code: Self.storageCode(error), message: "the result could not be recorded: \(error)", phase: "saving")
+                record { try finish(&failed, message: "failed: the result could not be recorded: \(error)") }
+                return
+            }
+            record { try appendStatus(job, message: "succeeded") }
         case .failure(let error as PruneCancelled) where job.status == .cancelling:
             _ = error
-            _ = try job.state.handle(.runnerStopped)
-            try finish(&job, message: "cancelled after shot \(job.state.finishedShots)")
+            _ = try? job.state.handle(.runnerStopped)
+            record { try finish(&job, message: "cancelled after shot \(job.state.finishedShots)") }
         case .failure where stopping:
             // Shutdown: leave the job running on disk so the next start resumes it.
-            if let p = liveProgress[id] { job.progress = p; try store.save(job) }
+            if let p = liveProgress[id] { job.progress = p; record { try store.save(job) } }
         case .failure(let error) where error is any RetryableRunnerError:
-            try crashed(&job, error, phase: phase)
+            record { try crashed(&job, error, phase: phase) }
         case .failure(let error):
-            _ = try job.state.handle(.fail)
+            _ = try? job.state.handle(.fail)
             job.error = JobFailure(code: Self.failureCode(of: error), message: String(describing: error), phase: phase)
-            try finish(&job, message: "failed: \(error)")
+            record { try finish(&job, message: "failed: \(error)") }
         }
+    }
+
+    /// `JobFailure.code` of a store error: `insufficient_storage` for a full disk, else `storage_error`.
+    static func storageCode(_ error: Error) -> String {
+        if case JobStoreError.diskFull? = error as? JobStoreError { return "insufficient_storage" }
+        return "storage_error"
     }
 
     /// The worker process was killed: queue the job again (attempt + 1, resumed after its last
@@ -190,11 +255,12 @@ extension JobManager {
         }
     }
 
-    /// Runs `body` with the lock held; store errors are swallowed into `nil` (logged).
+    /// Runs `body` with the lock held; an error (a progress line the disk refused: the store keeps it in
+    /// memory) is logged and gives `nil`. Only for reads and progress, never for a status change.
     func locked<T>(_ body: () throws -> T) -> T? {
         cond.lock(); defer { cond.unlock() }
         do { return try body() } catch {
-            FileHandle.standardError.write(Data("surgeon jobs: \(error)\n".utf8))
+            log("\(error)")
             return nil
         }
     }

@@ -118,8 +118,11 @@ public final class JobManager: @unchecked Sendable {
 
     /// Submits a job. With an idempotency key already used by `spec.owner`, returns the first job
     /// (`created == false`) when the request is the same and throws `.idempotencyMismatch` otherwise.
-    public func submit(_ spec: JobSpec) throws -> (job: Job, created: Bool) {
+    /// `pinInputs`, when given, is called with the new job's inputs directory (`JobStore.inputsDirectory`)
+    /// and returns the spec to store (its inputs pinned there); if it throws, nothing of the job is kept.
+    public func submit(_ spec: JobSpec, pinInputs: ((URL) throws -> JobSpec)? = nil) throws -> (job: Job, created: Bool) {
         cond.lock(); defer { cond.unlock() }
+        store.flush()
         if let key = spec.idempotencyKey,
            let first = try store.loadAll().first(where: { $0.spec.owner == spec.owner && $0.spec.idempotencyKey == key }) {
             guard first.spec.request == spec.request else { throw JobManagerError.idempotencyMismatch(jobID: first.id) }
@@ -127,9 +130,21 @@ public final class JobManager: @unchecked Sendable {
         }
         if queue.isFull { throw JobQueueFull(capacity: queue.capacity) }
         let now = clock.now()
-        let job = Job(id: makeID(now), spec: spec, createdAt: now)
-        try store.create(job)
-        _ = try store.append(JobEvent(time: now, kind: .status, status: .queued, attempt: 1, message: "queued"), to: job.id)
+        let id = makeID(now)
+        var spec = spec
+        do {
+            if let pinInputs { spec = try pinInputs(try store.inputsDirectory(of: id)) }
+            try store.create(Job(id: id, spec: spec, createdAt: now))
+        } catch {
+            try? store.delete(id)
+            throw error
+        }
+        let job = Job(id: id, spec: spec, createdAt: now)
+        do {
+            _ = try store.append(JobEvent(time: now, kind: .status, status: .queued, attempt: 1, message: "queued"), to: job.id)
+        } catch {
+            log("job \(id): the queued event waits in memory: \(error)")
+        }
         try queue.enqueue(job.id)
         cond.broadcast()
         return (job, true)
@@ -142,13 +157,15 @@ public final class JobManager: @unchecked Sendable {
         cond.lock(); defer { cond.unlock() }
         guard var job = try loadLive(id) else { throw JobStoreError.notFound(id) }
         let action = try job.state.handle(.cancel)
+        // The store keeps the new state in memory when the disk refuses it (and writes it on a later flush),
+        // so the cancel stands either way.
         switch action {
         case .dequeue:
             queue.remove(id)
-            try finish(&job, message: "cancelled before it started")
+            record { try finish(&job, message: "cancelled before it started") }
         case .signalCancel:
             cancelFlags.insert(id)
-            try persistStatus(&job, message: "cancellation requested")
+            record { try persistStatus(&job, message: "cancellation requested") }
         default:
             break
         }
@@ -172,13 +189,31 @@ public final class JobManager: @unchecked Sendable {
         return job
     }
 
+    /// Saves `job` and appends its status event. Both stay in the store's memory when the disk refuses
+    /// them; the first error is rethrown for the caller to act on.
     func persistStatus(_ job: inout Job, message: String) throws {
-        let now = clock.now()
-        job.updatedAt = now
-        try store.save(job)
-        _ = try store.append(JobEvent(time: now, kind: .status, status: job.status, attempt: job.state.attempt,
+        job.updatedAt = clock.now()
+        var failure: Error?
+        do { try store.save(job) } catch { failure = error }
+        do { try appendStatus(job, message: message) } catch { failure = failure ?? error }
+        if let failure { throw failure }
+    }
+
+    /// Appends the status event of `job` and wakes the event waiters.
+    func appendStatus(_ job: Job, message: String) throws {
+        defer { cond.broadcast() }
+        _ = try store.append(JobEvent(time: job.updatedAt, kind: .status, status: job.status, attempt: job.state.attempt,
                                       shot: job.state.finishedShots, message: message), to: job.id)
-        cond.broadcast()
+    }
+
+    /// Runs a persisting step whose decision already stands in memory; a disk error is logged (the store
+    /// writes the state on a later flush).
+    func record(_ body: () throws -> Void) {
+        do { try body() } catch { log("\(error) (kept in memory; written when the disk has room)") }
+    }
+
+    func log(_ line: String) {
+        FileHandle.standardError.write(Data("surgeon jobs: \(line)\n".utf8))
     }
 
     func finish(_ job: inout Job, message: String) throws {

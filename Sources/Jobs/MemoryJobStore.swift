@@ -32,11 +32,11 @@ public final class MemoryJobStore: JobStore, @unchecked Sendable {
     public func loadAll() throws -> [Job] { lock.withLock { jobs.values.sorted { $0.id < $1.id } } }
 
     public func delete(_ id: String) throws {
+        defer { try? FileManager.default.removeItem(at: scratch.appendingPathComponent(id)) }
         try lock.withLock {
             guard jobs.removeValue(forKey: id) != nil else { throw JobStoreError.notFound(id) }
             logs[id] = nil
         }
-        try? FileManager.default.removeItem(at: scratch.appendingPathComponent(id))
     }
 
     public func append(_ event: JobEvent, to id: String) throws -> JobEvent {
@@ -56,6 +56,12 @@ public final class MemoryJobStore: JobStore, @unchecked Sendable {
 
     public func outputDirectory(of id: String) throws -> URL {
         let url = scratch.appendingPathComponent(id).appendingPathComponent("output", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    public func inputsDirectory(of id: String) throws -> URL {
+        let url = scratch.appendingPathComponent(id).appendingPathComponent("inputs", isDirectory: true)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }

@@ -59,9 +59,8 @@ extension SurgeonService {
         }
         let body = try Self.nonEmpty(c.request.body)
         do {
-            var (info, created) = try store(kind).upload(owner: c.owner, name: name, body: body,
-                                                         limit: config.maxUploadBytes, now: clock.now())
-            info = inspect(kind, info)
+            let (info, created) = try store(kind).upload(owner: c.owner, name: name, body: body, limit: config.maxUploadBytes,
+                                                         now: clock.now(), describe: describer(kind))
             return Reply.json(created ? 201 : 200, BlobResource(kind, info),
                               headers: [("Location", "/v1/\(kind.rawValue)/\(name)"), ("ETag", "\"\(info.sha256)\"")])
         } catch let e as BlobError {
@@ -99,20 +98,20 @@ extension SurgeonService {
         for key in body.keys where key != "name" && key != "path" { errors.append(.init("/\(key)", "unknown field")) }
         guard errors.isEmpty, let name, let path else { throw Problem.validation(errors) }
         do {
-            let info = inspect(kind, try store(kind).register(owner: c.owner, name: name, path: path, roots: config.allowedRoots, now: clock.now()))
+            let info = try store(kind).register(owner: c.owner, name: name, path: path, roots: config.allowedRoots,
+                                                now: clock.now(), describe: describer(kind))
             return Reply.json(201, BlobResource(kind, info), headers: [("Location", "/v1/\(kind.rawValue)/\(name)")])
         } catch let e as BlobError {
             throw problem(e)
         }
     }
 
-    /// Reads a model's header into its description (texts are left alone).
-    func inspect(_ kind: BlobKind, _ info: BlobInfo) -> BlobInfo {
-        guard kind == .models else { return info }
-        var info = info
-        do { info.model = try ModelSummary.read(path: info.path) } catch { info.inspectionError = String(describing: error) }
-        try? store(kind).update(info)
-        return info
+    /// Reads a model's header for its description, before the store publishes it (texts have none).
+    func describer(_ kind: BlobKind) -> BlobStore.Describe {
+        { path in
+            guard kind == .models else { return (nil, nil) }
+            do { return (try ModelSummary.read(path: path), nil) } catch { return (nil, String(describing: error)) }
+        }
     }
 
     func problem(_ e: BlobError) -> Problem {

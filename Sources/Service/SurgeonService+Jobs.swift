@@ -76,7 +76,7 @@ extension SurgeonService {
         let spec = JobSpec(request: request, resolved: planned, owner: c.owner, idempotencyKey: key,
                            memoryEstimateBytes: estimate.totalBytes)
         do {
-            let (job, created) = try manager.submit(spec)
+            let (job, created) = try manager.submit(spec, pinInputs: { dir in try self.pin(spec, owner: c.owner, model: modelInfo, into: dir) })
             var headers = [("Location", "/v1/jobs/\(job.id)")] + jobHeaders(job)
             if !created { headers.append(("Idempotent-Replayed", "true")) }
             return Reply.json(201, resource(job), headers: headers)
@@ -84,7 +84,31 @@ extension SurgeonService {
             throw Problem.idempotencyMismatch(e.description)
         } catch let e as JobQueueFull {
             throw Problem.queueFull(capacity: e.capacity, retryAfter: config.retryAfterSeconds)
+        } catch let e as BlobError {
+            throw problem(e)
+        } catch JobStoreError.diskFull(let path, let message) {
+            throw Problem.insufficientStorage("the server ran out of disk space (\(path): \(message)); the job was not created")
         }
+    }
+
+    /// The spec with its inputs pinned in the new job's `dir` (`BlobStore.pin`): uploads hard-linked there, so a
+    /// re-upload under the same name never changes what the job reads; the resolved paths point at the pins.
+    func pin(_ spec: JobSpec, owner: String, model: BlobInfo, into dir: URL) throws -> JobSpec {
+        var spec = spec
+        func take(_ store: BlobStore, _ role: String, _ name: String) throws -> String {
+            guard let pinned = try store.pin(owner: owner, name: name, role: role, into: dir) else {
+                throw Problem("input_changed", 409, "Conflict", "the \(role) \(name) was deleted while the job was submitted; submit it again")
+            }
+            spec.inputs.append(pinned)
+            return pinned.path
+        }
+        spec.resolved.model = try take(models, "model", spec.request.model)
+        if spec.inputs.last?.sha256 != model.sha256 {
+            throw Problem("input_changed", 409, "Conflict", "the model \(model.name) was replaced while the job was submitted; submit it again")
+        }
+        if !spec.request.calibration.isEmpty { spec.resolved.calibration = try take(texts, "calibration", spec.request.calibration) }
+        if let e = spec.request.eval { spec.resolved.eval = try take(texts, "eval", e) }
+        return spec
     }
 
     func listJobs(_ c: RouteContext) throws -> HTTPResponse {
