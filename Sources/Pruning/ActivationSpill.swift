@@ -8,7 +8,7 @@ import Foundation
 /// accumulator, so an `f32` spill gives bit-identical factors and a `bf16` one halves the disk.
 ///
 /// The directory is the spill's own: `remove()` deletes it (the runner does so when the shot ends).
-public final class ActivationSpill: @unchecked Sendable {
+public final class ActivationSpill: FactorStore, @unchecked Sendable {
     /// How the rows are stored.
     public enum Precision: String, Codable, Sendable, CaseIterable {
         /// Exact: the factors equal the in-memory ones bit for bit.

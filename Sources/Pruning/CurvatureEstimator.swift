@@ -180,7 +180,8 @@ public final class SpilledCurvature {
     let spill: ActivationSpill
     let need: CurvatureEstimator.Need
     /// Keep every finalized factor on disk (`ActivationSpill.storeFactor`) so the second pass reads it back
-    /// instead of rebuilding it from the rows (the plan turns this on when the disk holds the factors).
+    /// instead of rebuilding it from the rows, and its inverses (`store`), so they are computed once (the plan
+    /// turns this on when the disk holds both).
     let keepFactors: Bool
     private var current: (slot: Int, a: SymmetricFactor)?
 
@@ -190,10 +191,10 @@ public final class SpilledCurvature {
 
     /// The mean of `key`'s rows: read back if kept, else built from the spill (and kept when asked).
     private func factor(_ key: String, order n: Int) throws -> SymmetricFactor {
-        if keepFactors, let data = try spill.storedFactor(key, count: n * n) { return SymmetricFactor(n: n, data: data) }
+        if keepFactors, let data = try spill.storedFactor(key, count: n * n) { return SymmetricFactor(n: n, data: data, key: key) }
         let acc = KFACAccumulator(dimension: n)
         try spill.accumulate(key, into: acc)
-        let f = acc.finalize()
+        let f = acc.finalize(key: key)
         if keepFactors { try spill.storeFactor(key, f.data) }
         return f
     }
@@ -214,6 +215,9 @@ public final class SpilledCurvature {
         }
         return try layout.curvature(k, a: a, g: g)
     }
+
+    /// Where the second pass finds the first pass's inverses (`nil` when the factors are not kept).
+    public var store: FactorStore? { keepFactors ? spill : nil }
 
     /// Forgets the cached `A` (between passes).
     public func reset() { current = nil }

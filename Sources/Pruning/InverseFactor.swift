@@ -33,6 +33,19 @@ struct InverseFactor {
         self.init(n: k, dense: nil, v: vd.map { Float($0) }, diagonal: diag)
     }
 
+    /// The floats `stored` holds: the matrix (`V` when factored, else the dense inverse), then the diagonal.
+    var stored: (factored: Bool, floats: [Float]) {
+        if let v { return (true, v + diagonal) }
+        return (false, (dense ?? []) + diagonal)
+    }
+
+    /// Rebuilds an inverse from `stored`'s floats (`n² + n` of them), exactly.
+    init(stored floats: [Float], n: Int, factored: Bool) {
+        precondition(floats.count == n * n + n, "InverseFactor: \(n)×\(n) needs \(n * n + n) stored floats, got \(floats.count)")
+        let m = Array(floats[0..<(n * n)]), d = Array(floats[(n * n)...])
+        self.init(n: n, dense: factored ? nil : m, v: factored ? m : nil, diagonal: d)
+    }
+
     /// A dense inverse given directly (tests).
     init(dense: [Float], n: Int) { self.init(n: n, dense: dense, v: nil, diagonal: (0..<n).map { dense[$0 * n + $0] }) }
 

@@ -21,18 +21,22 @@ public final class SymmetricFactor: @unchecked Sendable {
     /// True when every element is finite.
     public let isFinite: Bool
 
+    /// The factor's name in a `FactorStore` (the streamed mode's), under which its inverses are kept too.
+    public let key: String?
+
     /// Bytes this factor holds.
     public var bytes: Int { stored.count * MemoryLayout<Float>.stride }
 
     private init(identity n: Int) {
-        self.n = n; stored = []; isIdentity = true; frobeniusNorm = Double(n).squareRoot(); isFinite = true
+        self.n = n; stored = []; isIdentity = true; key = nil; frobeniusNorm = Double(n).squareRoot(); isFinite = true
     }
 
-    public init(n: Int, data: [Float]) {
+    public init(n: Int, data: [Float], key: String? = nil) {
         precondition(data.count == n * n, "SymmetricFactor: \(n)×\(n) needs \(n * n) elements, got \(data.count)")
         self.n = n
         self.stored = data
         self.isIdentity = false
+        self.key = key
         var s0 = 0.0, s1 = 0.0, finite = true
         data.withUnsafeBufferPointer { p in
             var i = 0
@@ -94,7 +98,8 @@ public final class KFACAccumulator: @unchecked Sendable {
 
     /// The mean `(1/tokens) Σ x xᵀ` as a full symmetric factor (zero when nothing was added). The accumulator
     /// hands its buffer over (no second `n²` copy) and is empty afterwards; `reset` makes it usable again.
-    public func finalize() -> SymmetricFactor {
+    /// `key` names the factor in a `FactorStore`.
+    public func finalize(key: String? = nil) -> SymmetricFactor {
         let n = dimension
         var out: [Float] = []
         swap(&out, &sum)
@@ -104,7 +109,7 @@ public final class KFACAccumulator: @unchecked Sendable {
             symmetrizeUpper(p.baseAddress!, n: n)
             for i in 0..<p.count { p[i] *= scale }
         }
-        return SymmetricFactor(n: n, data: out)
+        return SymmetricFactor(n: n, data: out, key: key)
     }
 
     /// Forgets everything added (for the next shot).

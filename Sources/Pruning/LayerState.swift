@@ -16,15 +16,41 @@ struct LayerState {
 }
 
 /// Damped inverses keyed by factor identity and live indices, so a shared `A` (q/k/v, gate/up) is inverted once.
+/// With a `store`, the inverse of a factor that has a `key` is also kept there and read back by a later pass
+/// (the streamed mode's second pass), so it is computed once per shot.
 final class InverseCache {
     private var entries: [ObjectIdentifier: [(live: [Int], damping: Double, inverse: InverseFactor)]] = [:]
+    private let store: FactorStore?
+
+    init(store: FactorStore? = nil) { self.store = store }
 
     func inverse(_ m: SymmetricFactor, live: [Int], damping: Double, factored: Bool) throws -> InverseFactor {
         let key = ObjectIdentifier(m)
         if let hit = entries[key]?.first(where: { $0.live == live && $0.damping == damping }) { return hit.inverse }
-        let inv = try InverseFactor(m, live: live, damping: damping, factored: factored)
+        let inv = try stored(m, live: live, damping: damping, factored: factored)
         entries[key, default: []].append((live, damping, inv))
         return inv
+    }
+
+    /// The inverse from the store when it holds it, else computed (and kept there when `m` has a key).
+    private func stored(_ m: SymmetricFactor, live: [Int], damping: Double, factored: Bool) throws -> InverseFactor {
+        guard let store, let name = m.key else { return try InverseFactor(m, live: live, damping: damping, factored: factored) }
+        let k = live.count
+        let file = Self.storeKey(name, live: live, damping: damping, factored: factored)
+        if let floats = try store.storedFactor(file, count: k * k + k) {
+            return InverseFactor(stored: floats, n: k, factored: factored)
+        }
+        let inv = try InverseFactor(m, live: live, damping: damping, factored: factored)
+        try store.storeFactor(file, inv.stored.floats)
+        return inv
+    }
+
+    /// The store's name for the inverse of factor `name` on `live` with `damping`: every input that decides it
+    /// is in the name (the live set by its count and an FNV-1a hash), so a different live set never reads it.
+    static func storeKey(_ name: String, live: [Int], damping: Double, factored: Bool) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for i in live { h = (h ^ UInt64(i)) &* 0x100_0000_01b3 }
+        return "inv-\(name)-\(factored ? "v" : "d")-\(live.count)-\(String(h, radix: 16))-\(String(damping.bitPattern, radix: 16))"
     }
 
     func removeAll() { entries.removeAll() }

@@ -33,8 +33,9 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
         /// The pruned model written at the end.
         public var outputBytes: Int
         public var totalBytes: Int
-        /// Streamed mode: every layer's finalized factors kept on disk during the shot so the second pass reads them
-        /// instead of rebuilding them (used when the disk holds them besides `totalBytes`; 0 in memory).
+        /// Streamed mode: every layer's finalized factors and LLM Surgeon's inverses kept on disk during the shot so
+        /// the second pass reads them instead of computing them again (used when the disk holds them besides
+        /// `totalBytes`; 0 in memory).
         public var factorBytes: Int
 
         public init(spillBytes: Int, checkpointBytes: Int, outputBytes: Int, factorBytes: Int = 0) {
@@ -120,6 +121,10 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
         let need = CurvatureEstimator.need(for: request.method)
         let tokens = request.samples * request.seqlen
         let aBytes = shape.inputWidths.reduce(0) { $0 + $1 * $1 } * 4, gBytes = shape.linears.reduce(0) { $0 + $1.rows * $1.rows } * 4
+        // LLM Surgeon's inverses, kept beside the factors: each Linear's G and A inverses (q/k/v may each
+        // have their own live columns of a shared A), the matrix and its diagonal.
+        let inverseBytes = request.method == .llmSurgeon
+            ? shape.linears.reduce(0) { t, l in let c = l.cols + (l.bias ? 1 : 0); return t + c * c + c + l.rows * l.rows + l.rows } * 4 : 0
         let spillWidths = shape.inputWidths.reduce(0, +) + (need == .kfac ? shape.linears.reduce(0) { $0 + $1.rows } : 0)
         let spill = useStreamed && need != .identity ? tokens * spillWidths * request.spillPrecision.bytes : 0
         let output = shape.parameters * request.dtype.bytes
@@ -136,7 +141,7 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
                           peakBytes: peak(chosen), inMemoryPeakBytes: peakIn, streamedPeakBytes: peakSt,
                           minimumBytes: minimum,
                           disk: Disk(spillBytes: spill, checkpointBytes: ckBytes, outputBytes: output,
-                                     factorBytes: useStreamed && need != .identity ? aBytes + (need == .kfac ? gBytes : 0) : 0),
+                                     factorBytes: useStreamed && need != .identity ? aBytes + (need == .kfac ? gBytes : 0) + inverseBytes : 0),
                           parameters: shape.parameters, prunableParameters: shape.prunable, reason: reason)
     }
 

@@ -8,8 +8,9 @@ extension ShotPruner {
     /// builds each layer (weights and curvature from `layer(i)`), its inverses and its row/column costs, and
     /// keeps only the costs; the global threshold comes from those; pass 2 builds each layer again, removes
     /// what falls under the threshold with the same OBS update as `run`, and hands it to `store(i, layer)`.
-    /// With an exact (`f32`) spill the result equals `run`'s (tested).
-    public static func runStreamed(count: Int, options: ShotOptions,
+    /// With an exact (`f32`) spill the result equals `run`'s (tested). With an `inverseStore`, pass 1 keeps the inverses of
+    /// every factor that has a key there and pass 2 reads them back, so each is computed once.
+    public static func runStreamed(count: Int, options: ShotOptions, inverseStore: FactorStore? = nil,
                                    layer: (Int) throws -> PrunableLayer,
                                    store: (Int, PrunableLayer) throws -> Void,
                                    progress: ((String, Int, Int) -> Void)? = nil,
@@ -25,7 +26,7 @@ extension ShotPruner {
         costs.reserveCapacity(count)
 
         // The inverses of a shared A serve every consecutive Linear that reads it.
-        let cache = InverseCache()
+        let cache = InverseCache(store: inverseStore)
         var sharedA: SymmetricFactor?
         func prepared(_ i: Int) throws -> (PrunableLayer, LayerState, zerosBefore: Int) {
             var l = try ctx.timed("factors") { try layer(i) }

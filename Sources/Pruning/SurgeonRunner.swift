@@ -114,7 +114,7 @@ public struct SurgeonRunner: PruneRunner {
                 let source = SpilledCurvature(layout: CurvatureLayout(model: lm.model), spill: spill, need: need,
                                               keepFactors: plan.keepsFactors(at: outputDirectory))
                 result = try shotTimer.time("prune") {
-                    try ShotPruner.runStreamed(count: ids.count, options: options, layer: { i in
+                    try ShotPruner.runStreamed(count: ids.count, options: options, inverseStore: source.store, layer: { i in
                         let l = lm.model[linear: ids[i]]
                         return PrunableLayer(name: l.name, weight: Self.augmented(l), curvature: try source.curvature(i), hasBias: l.bias != nil)
                     }, store: { i, layer in Self.writeBack(layer.weight, into: &lm.model[linear: ids[i]]) },

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import Checkpoint
 @testable import Pruning
+import Tensor
 
 /// The streamed mode (`MemoryPlan.Mode.streamed`) against the in-memory mode on the real model.
 final class StreamedModeTests: XCTestCase {
@@ -140,6 +141,54 @@ final class StreamedModeTests: XCTestCase {
             spill.remove()
             XCTAssertFalse(FileManager.default.fileExists(atPath: spill.directory.path))
         }
+    }
+
+    /// With a factor store, the streamed mode's first pass keeps every inverse and the second reads each back
+    /// instead of inverting again: the pruned weights equal those of a run without the store bit for bit, every
+    /// inverse is stored once and read once, and a shared `A` is inverted once per live set.
+    func testInverseStore_InvertsEachFactorOnce() throws {
+        final class CountingStore: FactorStore {
+            var kept: [String: [Float]] = [:]
+            var stores = 0, hits = 0, misses = 0
+            func storeFactor(_ key: String, _ data: [Float]) throws { stores += 1; kept[key] = data }
+            func storedFactor(_ key: String, count: Int) throws -> [Float]? {
+                guard let d = kept[key] else { misses += 1; return nil }
+                XCTAssertEqual(d.count, count, key)
+                hits += 1
+                return d
+            }
+        }
+        var rng = TestRNG(7)
+        let h = 8, f = 6
+        func factor(_ n: Int, _ key: String) -> SymmetricFactor { SymmetricFactor(n: n, data: randomSPD(n, rng: &rng), key: key) }
+        let aIn = factor(h, "a0"), aMid = factor(h, "a1")
+        let shapes: [(String, Int, Int, SymmetricFactor?)] = [("q", h, h, aIn), ("k", 4, h, aIn), ("o", h, h, nil), ("gate", f, h, aMid),
+                                                               ("up", f, h, aMid), ("down", h, f, nil)]
+        let layers = shapes.enumerated().map { i, s -> PrunableLayer in
+            let a = s.3 ?? factor(s.2, "a-\(s.0)")
+            return PrunableLayer(name: s.0, weight: Tensor(shape: [s.1, s.2], data: rng.array(s.1 * s.2)),
+                                 curvature: .balanced(g: factor(s.1, "g\(i)"), a: a))
+        }
+        let options = ShotOptions(structure: .structured, method: .llmSurgeon, sparsity: 0.25)
+        func run(_ store: FactorStore?) throws -> (ShotResult, [[Float]]) {
+            var out = layers.map(\.weight.data)
+            let r = try ShotPruner.runStreamed(count: layers.count, options: options, inverseStore: store, layer: { layers[$0] },
+                                               store: { i, l in out[i] = l.weight.data })
+            return (r, out)
+        }
+        let (plain, wPlain) = try run(nil)
+        let store = CountingStore()
+        let (kept, wKept) = try run(store)
+        XCTAssertEqual(wKept, wPlain, "the stored inverses must give the same update bit for bit")
+        XCTAssertEqual(kept.zeros, plain.zeros)
+        XCTAssertEqual(kept.threshold, plain.threshold)
+        XCTAssertGreaterThan(kept.zeros.reduce(0, +), 0)
+        // 6 G inverses, and A: q and k share a0 (one inverse: the same live columns), gate and up share a1, o and down
+        // have their own: 4. Pass 1 misses and stores each; pass 2 reads each back.
+        print("inverse store: \(store.stores) stored, \(store.hits) read back, \(store.misses) missed")
+        XCTAssertEqual(store.stores, 10)
+        XCTAssertEqual(store.misses, 10)
+        XCTAssertEqual(store.hits, 10)
     }
 
     /// A full disk while spilling fails with that reason (here `/dev/full` stands in for the file).
