@@ -37,7 +37,7 @@ Surgeon API on $B — in another terminal:
          "sparsity":0.2,"shots":2,"samples":8,"seqlen":256,"eval_windows":4,"eval_seqlen":512}' \\
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'); echo \$JOB
   # 3. watch it (server-sent events; ends with the terminal status event)
-  curl -N -H "Authorization: Bearer \$T" \$B/v1/jobs/\$JOB/events
+  curl -N -H "Authorization: Bearer \$T" -H "Accept: text/event-stream" \$B/v1/jobs/\$JOB/events
   curl -s  -H "Authorization: Bearer \$T" \$B/v1/jobs/\$JOB | python3 -m json.tool
   # 4. download the pruned model (re-run the same command to resume an interrupted transfer)
   curl -f -C - -o model.safetensors -H "Authorization: Bearer \$T" \$B/v1/jobs/\$JOB/artifacts/model.safetensors
