@@ -36,7 +36,9 @@ final class HTTPServerHardeningTests: XCTestCase {
     func testIdleConnectionsFillingTheServer_AreEvictedSoNewClientsAreServed() throws {
         let stats = try requestsAfterTwentyIdleConnections(maxConnections: 3, perClient: 100)
         XCTAssertGreaterThanOrEqual(stats.evictedConnections + stats.rejectedConnections, 17)
-        XCTAssertGreaterThanOrEqual(stats.evictedConnections, 2, "the two requests found the server full of idle connections")
+        // The first request finds the server full of idle connections and must evict one; the second may find the
+        // first one's slot free again (its client has closed), so only one eviction is certain.
+        XCTAssertGreaterThanOrEqual(stats.evictedConnections, 1, "the first request found the server full of idle connections")
     }
 
     func testIdleConnectionsOverThePerClientLimit_AreEvictedSoThatClientIsServed() throws {
