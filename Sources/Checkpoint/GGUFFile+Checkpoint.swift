@@ -3,7 +3,7 @@ import Tensor
 
 extension GGUFFile {
     /// GGUF architectures this loader maps to a `ModelConfig`.
-    public static let supportedArchitectures = ["llama", "mistral", "qwen2"]
+    public static let supportedArchitectures = ["llama", "mistral", "qwen2", "gemma3"]
     /// llama.cpp's `deci` graph: a Llama with per-layer widths (compact exports); read as `llama`.
     static let perLayerLlama = "deci"
 
@@ -84,6 +84,14 @@ extension GGUFFile {
             bosTokenId: self["tokenizer.ggml.bos_token_id"]?.intValue,
             eosTokenId: self["tokenizer.ggml.eos_token_id"]?.intValue,
             ffnWidths: ffnList, headCounts: headList, kvHeadCounts: kvList)
+        if a == .gemma3 {
+            // llama.cpp: every 6th layer attends globally, the others over the window with RoPE base 10 000;
+            // scores scaled by 1/√head_dim (all sizes but 27B, whose query_pre_attn_scalar differs).
+            config.slidingWindow = value("attention.sliding_window")?.intValue
+            config.slidingWindowPattern = value("attention.sliding_window_pattern")?.intValue ?? 6
+            config.ropeLocalTheta = Float(value("rope.freq_base_swa")?.doubleValue ?? 10000)
+            if config.numLayers == 62 { config.queryPreAttnScalar = Float(hidden / heads) }
+        }
         if headList != nil, kvList == nil { config.kvHeadCounts = Array(repeating: kv, count: headList!.count) }
         if config.kvHeadCounts != nil, heads % kv != 0 { config.numKVHeads = heads }  // per-layer lists rule; keep the scalars consistent
         try config.validate(path: path)
@@ -136,7 +144,7 @@ extension GGUFFile {
         let results = ResultSlots(count: infos.count)
         DispatchQueue.concurrentPerform(iterations: infos.count) { i in
             results.set(i, Result {
-                let (name, t) = try self.convert(infos[i], config: config, unpermute: unpermute)
+                let (name, t) = try self.convert(infos[i], config: config, unpermute: unpermute, architecture: arch)
                 if let half, CheckpointLoader.isDecoderLinearWeight(name) {
                     return (name, .half(HalfTensor(shape: t.shape, kind: half, values: t.data)))
                 }
@@ -163,9 +171,12 @@ extension GGUFFile {
         return ck
     }
 
-    private func convert(_ info: GGUFTensorInfo, config: ModelConfig, unpermute: Bool) throws -> (String, Tensor) {
-        let name = GGUFNames.huggingFaceName(info.name) ?? info.name
+    private func convert(_ info: GGUFTensorInfo, config: ModelConfig, unpermute: Bool, architecture: String) throws -> (String, Tensor) {
+        let name = GGUFNames.huggingFaceName(info.name, architecture: architecture) ?? info.name
         var t = try dequantizedTensor(info)
+        if GGUFNames.storesNormGainPlusOne(architecture), name.hasSuffix("norm.weight") {
+            t.data = t.data.map { $0 - 1 }  // llama.cpp stores Gemma's RMSNorm gains as 1 + w; Hugging Face as w
+        }
         guard unpermute else { return (name, t) }
         let isQ = name.contains(".self_attn.q_proj."), isK = name.contains(".self_attn.k_proj.")
         guard isQ || isK else { return (name, t) }

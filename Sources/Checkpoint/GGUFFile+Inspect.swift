@@ -16,7 +16,7 @@ extension GGUFFile {
         for (k, v) in metadata { lines.append("  \(k) = \(v)") }
         lines.append("parameters: \(parameterCount) (" + parametersByType.map { "\($0.type): \($0.count)" }.joined(separator: ", ") + ")")
         for t in tensors.prefix(maxTensors) {
-            let hf = GGUFNames.huggingFaceName(t.name).map { " → \($0)" } ?? ""
+            let hf = GGUFNames.huggingFaceName(t.name, architecture: self["general.architecture"]?.stringValue).map { " → \($0)" } ?? ""
             lines.append("  \(t.name)\(hf)  \(t.type)  \(t.shape)  @\(t.offset)")
         }
         if tensors.count > maxTensors { lines.append("  ... \(tensors.count - maxTensors) more tensors") }

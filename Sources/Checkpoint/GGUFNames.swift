@@ -9,10 +9,23 @@ public enum GGUFNames {
         "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
         "ffn_down": "mlp.down_proj", "attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm",
     ]
+    /// Gemma's block: its FFN norm is `pre_feedforward_layernorm`, and it has post-norms and q/k norms.
+    private static let gemmaBlockParts: [String: String] = blockParts.merging([
+        "ffn_norm": "pre_feedforward_layernorm", "post_attention_norm": "post_attention_layernorm",
+        "post_ffw_norm": "post_feedforward_layernorm", "attn_q_norm": "self_attn.q_norm", "attn_k_norm": "self_attn.k_norm",
+    ]) { $1 }
+
+    /// llama.cpp writes Gemma's norm weights as the multiplier `1 + w` (Hugging Face keeps `w`).
+    public static func storesNormGainPlusOne(_ architecture: String?) -> Bool { architecture == "gemma3" }
+
+    private static func parts(_ architecture: String?) -> [String: String] {
+        architecture == "gemma3" ? gemmaBlockParts : blockParts
+    }
 
     /// The Hugging Face name of a GGUF tensor (`blk.3.attn_q.weight` → `model.layers.3.self_attn.q_proj.weight`),
-    /// or nil when the name is not one of the llama-family tensors.
-    public static func huggingFaceName(_ name: String) -> String? {
+    /// or nil when the name is not one of the llama-family tensors. `architecture` is GGUF's (`gemma3` names differ).
+    public static func huggingFaceName(_ name: String, architecture: String? = nil) -> String? {
+        let blockParts = parts(architecture)
         let parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard let suffix = parts.last, suffix == "weight" || suffix == "bias" else { return nil }
         if parts.count == 2, let g = globals[parts[0]] { return "\(g).\(suffix)" }
@@ -23,7 +36,8 @@ public enum GGUFNames {
     }
 
     /// The GGUF name of a Hugging Face tensor (inverse of `huggingFaceName`).
-    public static func ggufName(_ hf: String) -> String? {
+    public static func ggufName(_ hf: String, architecture: String? = nil) -> String? {
+        let blockParts = parts(architecture)
         let suffix = hf.hasSuffix(".weight") ? "weight" : hf.hasSuffix(".bias") ? "bias" : nil
         guard let suffix else { return nil }
         let stem = String(hf.dropLast(suffix.count + 1))

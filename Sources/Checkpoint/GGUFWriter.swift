@@ -25,8 +25,9 @@ public enum GGUFWriter {
         // Per-layer widths: llama.cpp's `llama` graph sizes every layer from layer 0, its `deci` graph
         // (same tensors, rope and norms) reads each layer's own head counts and FFN length.
         let hasLayerWidths = c.ffnWidths != nil || c.headCounts != nil || c.kvHeadCounts != nil
-        let arch = c.architecture == .qwen2 ? "qwen2" : (hasLayerWidths ? "deci" : "llama")
-        let permute = arch != "qwen2"
+        let arch = c.architecture == .qwen2 ? "qwen2" : c.architecture == .gemma3 ? "gemma3" : (hasLayerWidths ? "deci" : "llama")
+        let permute = arch != "qwen2" && arch != "gemma3"
+        let normPlusOne = GGUFNames.storesNormGainPlusOne(arch)
         var kv = GGUFMetadataWriter()
         kv.add("general.architecture", .string(arch))
         kv.add("general.name", .string(name ?? URL(fileURLWithPath: ck.source).deletingPathExtension().lastPathComponent))
@@ -43,6 +44,7 @@ public enum GGUFWriter {
         kv.add("\(arch).rope.dimension_count", .uint32(UInt32(c.headDim)))
         kv.add("\(arch).attention.layer_norm_rms_epsilon", .float32(c.normEps))
         kv.add("\(arch).vocab_size", .uint32(UInt32(c.vocabSize)))
+        if let w = c.slidingWindow { kv.add("\(arch).attention.sliding_window", .uint32(UInt32(w))) }
         if c.headDim * c.numHeads != c.hiddenSize || hasLayerWidths {
             kv.add("\(arch).attention.key_length", .uint32(UInt32(c.headDim)))
             kv.add("\(arch).attention.value_length", .uint32(UInt32(c.headDim)))
@@ -53,11 +55,12 @@ public enum GGUFWriter {
         var infos: [(name: String, dims: [Int], type: GGMLType, data: [UInt8])] = []
         for hf in ck.tensors.keys.sorted(by: tensorOrder) {
             if hf == "lm_head.weight", c.tieWordEmbeddings { continue }
-            guard let g = GGUFNames.ggufName(hf) else {
+            guard let g = GGUFNames.ggufName(hf, architecture: arch) else {
                 throw CheckpointError.invalidConfig(path: path, what: "tensor \(hf) has no llama.cpp name")
             }
             var t = ck.tensors[hf]!
             if t.count == 0 { continue }  // removed attention / FFN of a compact layer: llama.cpp expects none
+            if normPlusOne, hf.hasSuffix("norm.weight") { t.data = t.data.map { $0 + 1 } }
             if hasLayerWidths, let layer = layerIndex(hf), layer < c.numLayers, c.heads(layer) == 0,
                hf.hasSuffix(".input_layernorm.weight") { continue }
             if permute, let layer = layerIndex(hf), layer < c.numLayers,

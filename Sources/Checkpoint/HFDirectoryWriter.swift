@@ -75,6 +75,25 @@ extension ModelConfig {
             add("hidden_act", "silu")
             if architecture == .llama { add("attention_bias", attentionBias); add("mlp_bias", false) }
             add("tie_word_embeddings", tieWordEmbeddings)
+        case .gemma3:
+            f.append(("architectures", "[\"Gemma3ForCausalLM\"]"))
+            add("model_type", "gemma3_text")
+            add("vocab_size", vocabSize); add("hidden_size", hiddenSize); add("intermediate_size", intermediateSize)
+            add("num_hidden_layers", numLayers); add("num_attention_heads", numHeads); add("num_key_value_heads", numKVHeads)
+            add("head_dim", headDim); add("max_position_embeddings", maxPositions); add("rms_norm_eps", normEps)
+            add("rope_theta", ropeTheta); add("rope_local_base_freq", ropeLocalTheta ?? ropeTheta)
+            add("rope_scaling", nil)
+            let local = Double(ropeLocalTheta ?? ropeTheta).formatted6, global = Double(ropeTheta).formatted6
+            f.append(("rope_parameters", "{\"full_attention\":{\"rope_type\":\"default\",\"rope_theta\":\(global)},"
+                      + "\"sliding_attention\":{\"rope_type\":\"default\",\"rope_theta\":\(local)}}"))
+            add("sliding_window", slidingWindow)
+            let types = (0..<numLayers).map { attentionWindow($0) == nil ? "\"full_attention\"" : "\"sliding_attention\"" }
+            f.append(("layer_types", "[" + types.joined(separator: ",") + "]"))
+            add("query_pre_attn_scalar", queryPreAttnScalar ?? Float(headDim))
+            add("hidden_activation", "gelu_pytorch_tanh")
+            add("final_logit_softcapping", nil); add("attn_logit_softcapping", nil)
+            add("attention_bias", false); add("attention_dropout", 0.0)
+            add("tie_word_embeddings", tieWordEmbeddings)
         case .opt:
             f.append(("architectures", "[\"OPTForCausalLM\"]"))
             add("model_type", "opt")

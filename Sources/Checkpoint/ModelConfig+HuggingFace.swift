@@ -1,7 +1,7 @@
 /// Reading and writing Hugging Face `config.json`.
 extension ModelConfig {
     /// `model_type` values this reader understands.
-    public static let supportedModelTypes = ["llama", "mistral", "qwen2", "opt"]
+    public static let supportedModelTypes = ["llama", "mistral", "qwen2", "gemma3_text", "opt"]
 
     /// Builds a config from a parsed `config.json`; `path` is used in error messages.
     public init(huggingFace json: JSONValue, path: String) throws {
@@ -41,8 +41,8 @@ extension ModelConfig {
         }
 
         switch type {
-        case "llama", "mistral", "qwen2":
-            let arch = Architecture(rawValue: type)!
+        case "llama", "mistral", "qwen2", "gemma3_text":
+            let arch = type == "gemma3_text" ? Architecture.gemma3 : Architecture(rawValue: type)!
             let hidden = try int("hidden_size"), heads = try int("num_attention_heads")
             let kv = try optInt("num_key_value_heads") ?? heads
             guard heads > 0, kv > 0 else { throw CheckpointError.invalidConfig(path: path, what: "num_attention_heads \(heads) / num_key_value_heads \(kv) must be positive") }
@@ -70,6 +70,7 @@ extension ModelConfig {
                       tieWordEmbeddings: try bool("tie_word_embeddings", false),
                       attentionBias: arch == .qwen2 ? true : try bool("attention_bias", false),
                       bosTokenId: tokenId("bos_token_id"), eosTokenId: tokenId("eos_token_id"))
+            if arch == .gemma3 { try readGemma3(json, path: path, float: float, optInt: optInt) }
         case "opt":
             let hidden = try int("hidden_size"), heads = try int("num_attention_heads")
             guard heads > 0, hidden % heads == 0 else {
@@ -95,6 +96,45 @@ extension ModelConfig {
         headCounts = try intList("surgeon_head_counts")
         kvHeadCounts = try intList("surgeon_kv_head_counts")
         try validate(path: path)
+    }
+
+    /// Gemma 3's extras: sliding window and its layer pattern, the local RoPE base, the query scale; what the
+    /// engine does not implement (logit soft-capping, an activation other than tanh GELU) is refused.
+    private mutating func readGemma3(_ json: JSONValue, path: String, float: (String, Float) throws -> Float,
+                                     optInt: (String) throws -> Int?) throws {
+        func bad(_ s: String) -> CheckpointError { .invalidConfig(path: path, what: s) }
+        for key in ["final_logit_softcapping", "attn_logit_softcapping"] {
+            if let v = json[key], !v.isNull { throw bad("\(key) \(v.doubleValue.map { "\($0)" } ?? "?") is not supported") }
+        }
+        let act = json["hidden_activation"]?.stringValue ?? json["hidden_act"]?.stringValue ?? "gelu_pytorch_tanh"
+        guard act == "gelu_pytorch_tanh" else { throw bad("hidden_activation '\(act)' is not supported for gemma3 (only gelu_pytorch_tanh)") }
+        if json["tie_word_embeddings"] == nil { tieWordEmbeddings = true }
+        slidingWindow = try optInt("sliding_window")
+        ropeLocalTheta = try float("rope_local_base_freq", 10000)
+        // transformers ≥ 5 nests RoPE per layer type: {"full_attention": {...}, "sliding_attention": {...}}
+        if let rp = json["rope_parameters"], rp["full_attention"] != nil || rp["sliding_attention"] != nil {
+            for (kind, local) in [("full_attention", false), ("sliding_attention", true)] {
+                guard let p = rp[kind], !p.isNull else { continue }
+                let type = p["rope_type"]?.stringValue ?? "default"
+                guard type == "default" else { throw bad("rope_parameters.\(kind) of type '\(type)' is not supported (only plain RoPE)") }
+                guard let theta = p["rope_theta"]?.doubleValue else { continue }
+                if local { ropeLocalTheta = Float(theta) } else { ropeTheta = Float(theta) }
+            }
+        }
+        queryPreAttnScalar = try float("query_pre_attn_scalar", Float(headDim))
+        if let types = json["layer_types"]?.arrayValue {
+            let full = types.map { $0.stringValue == "full_attention" }
+            guard types.count == numLayers, types.allSatisfy({ ["full_attention", "sliding_attention"].contains($0.stringValue ?? "") }) else {
+                throw bad("layer_types must list full_attention / sliding_attention for each of the \(numLayers) layers")
+            }
+            // The engine knows "every p-th layer is global"; find that p.
+            guard let p = (1...max(1, numLayers + 1)).first(where: { p in full.indices.allSatisfy { full[$0] == ((($0 + 1) % p) == 0) } }) else {
+                throw bad("layer_types is not a repeating pattern of sliding layers with every p-th layer global")
+            }
+            slidingWindowPattern = p
+        } else {
+            slidingWindowPattern = try optInt("sliding_window_pattern") ?? 6
+        }
     }
 
     /// Throws `invalidConfig` when sizes are non-positive or contradict each other.

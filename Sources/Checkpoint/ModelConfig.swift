@@ -10,8 +10,14 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         case llama, mistral, qwen2
         /// OPT: LayerNorm, learned positions (offset 2), ReLU FFN, biases everywhere.
         case opt
+        /// Gemma 3 (text): the Llama graph plus norms after attention and the FFN, per-head RMSNorm of
+        /// queries and keys, GeGLU (tanh GELU), embeddings scaled by √hidden, sliding-window attention on
+        /// most layers with its own RoPE base. Norm gains are held as the multiplier GGUF stores (`1 + w`).
+        case gemma3
         /// `true` for the Llama-like graph.
         public var isLlamaLike: Bool { self != .opt }
+        /// Gemma's block: post-attention and post-FFN norms, q/k norms, GeGLU, scaled embeddings.
+        public var isGemma: Bool { self == .gemma3 }
     }
 
     public var architecture: Architecture
@@ -43,6 +49,14 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var headCounts: [Int]?
     /// Per-layer KV-head counts for compact models (`nil`: all `numKVHeads`).
     public var kvHeadCounts: [Int]?
+    /// Sliding-window attention (Gemma 3): a query sees the last `slidingWindow` positions, itself included,
+    /// on every layer but each `slidingWindowPattern`-th (those attend globally). `nil`: all layers global.
+    public var slidingWindow: Int?
+    public var slidingWindowPattern: Int?
+    /// RoPE base of the sliding-window layers (Gemma 3 `rope_local_base_freq`); `ropeTheta` is the global layers'.
+    public var ropeLocalTheta: Float?
+    /// Attention scores are scaled by `queryPreAttnScalar^(-1/2)` (Gemma); `nil`: `headDim^(-1/2)`.
+    public var queryPreAttnScalar: Float?
 
     public init(architecture: Architecture, vocabSize: Int, hiddenSize: Int, intermediateSize: Int,
                 numLayers: Int, numHeads: Int, numKVHeads: Int, headDim: Int, maxPositions: Int,
@@ -64,4 +78,14 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public func heads(_ l: Int) -> Int { headCounts?[l] ?? numHeads }
     /// KV heads of layer `l`.
     public func kvHeads(_ l: Int) -> Int { kvHeadCounts?[l] ?? numKVHeads }
+    /// The attention window of layer `l` (`nil`: global causal attention).
+    public func attentionWindow(_ l: Int) -> Int? {
+        guard let w = slidingWindow else { return nil }
+        if let p = slidingWindowPattern, p > 0, (l + 1) % p == 0 { return nil }
+        return w
+    }
+    /// RoPE base of layer `l`.
+    public func ropeBase(_ l: Int) -> Float { attentionWindow(l) != nil ? (ropeLocalTheta ?? ropeTheta) : ropeTheta }
+    /// The factor attention scores are multiplied by.
+    public var attentionScale: Float { 1 / (queryPreAttnScalar ?? Float(headDim)).squareRoot() }
 }

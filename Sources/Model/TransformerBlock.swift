@@ -16,13 +16,29 @@ public struct TransformerBlock: Sendable, Equatable {
     public var kvHeadOf: [Int]
     /// FFN inner width.
     public var ffnWidth: Int
-    /// SwiGLU (`gate` present) or ReLU FFN.
+    /// Gated FFN (`gate` present: SwiGLU or GeGLU) or ReLU FFN.
     public var isGated: Bool
+    /// The gate's non-linearity when `isGated`.
+    public var activation: GatedActivation
+    /// Gemma: RMSNorms of the attention output and the FFN output before each joins the residual stream.
+    public var postAttentionNorm: Norm?
+    public var postFFNNorm: Norm?
+    /// Gemma: RMSNorms over each head's `headDim` of the queries and keys, before RoPE (one gain for all heads).
+    public var qNorm: Norm?
+    public var kNorm: Norm?
+    /// Sliding-window attention: a query sees its last `window` positions (itself included); `nil`: all before it.
+    public var window: Int?
+    /// Rotate with the model's local RoPE table (Gemma's sliding-window layers) instead of the global one.
+    public var localRoPE: Bool
 
     public init(attentionNorm: Norm, ffnNorm: Norm, linears: [Linear], heads: Int, kvHeads: Int,
-                kvHeadOf: [Int]? = nil, ffnWidth: Int, isGated: Bool) {
+                kvHeadOf: [Int]? = nil, ffnWidth: Int, isGated: Bool, activation: GatedActivation = .silu,
+                postAttentionNorm: Norm? = nil, postFFNNorm: Norm? = nil, qNorm: Norm? = nil, kNorm: Norm? = nil,
+                window: Int? = nil, localRoPE: Bool = false) {
         self.attentionNorm = attentionNorm; self.ffnNorm = ffnNorm; self.linears = linears
         self.heads = heads; self.kvHeads = kvHeads; self.ffnWidth = ffnWidth; self.isGated = isGated
+        self.activation = activation; self.postAttentionNorm = postAttentionNorm; self.postFFNNorm = postFFNNorm
+        self.qNorm = qNorm; self.kNorm = kNorm; self.window = window; self.localRoPE = localRoPE
         self.kvHeadOf = kvHeadOf ?? (0..<heads).map { kvHeads == 0 ? 0 : $0 / max(1, heads / kvHeads) }
     }
 
@@ -36,4 +52,12 @@ public struct TransformerBlock: Sendable, Equatable {
     var gate: Linear { linears[4] }
     var up: Linear { linears[isGated ? 5 : 4] }
     var down: Linear { linears[isGated ? 6 : 5] }
+}
+
+/// The non-linearity of a gated FFN: `act(gate) ⊙ up`.
+public enum GatedActivation: String, Sendable, Equatable {
+    /// SwiGLU (Llama): `silu(g) = g·σ(g)`.
+    case silu
+    /// GeGLU with the tanh approximation of GELU (Gemma, `gelu_pytorch_tanh`).
+    case geluTanh
 }

@@ -26,7 +26,7 @@ extension TransformerModel {
         let sharedScratch = BlockActivations(n: t, t: t, keys: t, c: c, d: config.headDim, hd: maxWidths.hd, kvd: 0, f: maxWidths.f, gated: false)
         for blk in blocks {
             let a = BlockActivations(n: t, t: t, keys: t, c: c, d: config.headDim, hd: blk.heads * d, kvd: blk.kvHeads * d,
-                                     f: blk.ffnWidth, gated: blk.isGated, scratchFrom: sharedScratch)
+                                     f: blk.ffnWidth, gated: blk.isGated, norms: config.architecture.isGemma, scratchFrom: sharedScratch)
             blockForward(x.p, a, blk, b: 1, t: t, past: 0, cache: nil, store: true)
             acts.append(a)
         }
@@ -42,7 +42,7 @@ extension TransformerModel {
         let dx = FloatBuffer(t * c)
         finalNorm.backward(dx.p, dxn.p, x.p, mean: mean.p, rstd: rstd.p, n: t)
         let w = maxWidths
-        let s = BackwardScratch(t: t, c: c, hd: w.hd, kvd: w.kvd, f: w.f)
+        let s = BackwardScratch(t: t, c: c, hd: w.hd, kvd: w.kvd, f: w.f, norms: config.architecture.isGemma)
         for l in blocks.indices.reversed() {
             blockBackward(dx.p, acts[l]!, blocks[l], layer: l, t: t, scratch: s, visit: visit)
             acts[l] = nil
@@ -53,19 +53,29 @@ extension TransformerModel {
     /// Backward of one block: `dx (T, C)` enters as ∂loss/∂(block output) and leaves as ∂loss/∂(block input).
     func blockBackward(_ dx: UnsafeMutablePointer<Float>, _ a: BlockActivations, _ blk: TransformerBlock,
                        layer: Int, t: Int, scratch s: BackwardScratch, visit: LinearVisitor) {
-        let n = t, d = config.headDim, f = blk.ffnWidth
+        let n = t, c = config.hiddenSize, d = config.headDim, f = blk.ffnWidth
         func call(_ lin: Linear, _ inp: UnsafePointer<Float>, _ g: UnsafePointer<Float>) {
             visit(LinearID(layer: layer, index: blk.index(of: lin.role)!),
                   UnsafeBufferPointer(start: inp, count: n * lin.cols), UnsafeBufferPointer(start: g, count: n * lin.rows))
         }
         if f > 0 {
-            // recompute what the blocks share: the FFN-norm output and the SwiGLU hidden
+            // recompute what the blocks share: the FFN-norm output and the gated hidden
             blk.ffnNorm.forward(a.norm2, mean: nil, rstd: nil, a.mid, n: n, workers: a.workers)
-            if blk.isGated { swiglu(a.hidden, a.gate, a.up, rows: n, width: f, workers: a.workers) }
-            call(blk.down, a.hidden, dx)
-            blk.down.backwardInput(s.dh, dx, n: n, accumulate: false)
+            if blk.isGated { gatedActivation(blk.activation, a.hidden, a.gate, a.up, rows: n, width: f, workers: a.workers) }
+            // g = ∂loss/∂(down output): dx itself, or through Gemma's post-FFN norm
+            var g = UnsafePointer(dx)
+            if let pn = blk.postFFNNorm {
+                s.dpost.update(repeating: 0, count: n * c)
+                pn.backward(s.dpost, dx, a.ffnOut, mean: a.ffnRstd, rstd: a.ffnRstd, n: n)
+                g = UnsafePointer(s.dpost)
+            }
+            call(blk.down, a.hidden, g)
+            blk.down.backwardInput(s.dh, g, n: n, accumulate: false)
             if blk.isGated {
-                swigluBackward(s.dgate, s.dup, s.dh, a.gate, a.up, count: n * f)
+                switch blk.activation {
+                case .silu: swigluBackward(s.dgate, s.dup, s.dh, a.gate, a.up, count: n * f)
+                case .geluTanh: gegluTanhBackward(s.dgate, s.dup, s.dh, a.gate, a.up, count: n * f)
+                }
                 call(blk.gate, a.norm2, s.dgate)
                 call(blk.up, a.norm2, s.dup)
                 blk.gate.backwardInput(s.dnorm, s.dgate, n: n, accumulate: false)
@@ -79,21 +89,37 @@ extension TransformerModel {
         }
         if blk.heads > 0 {
             blk.attentionNorm.forward(a.norm1, mean: nil, rstd: nil, a.input, n: n, workers: a.workers)
-            call(blk.o, a.atty, dx)
-            blk.o.backwardInput(s.datty, dx, n: n, accumulate: false)
-            attentionBackward(s.dq, s.dk, s.dv, s.att, s.datty, a.q, a.k, a.v, kvHeadOf: blk.kvHeadOf,
-                              t: t, kvHeads: blk.kvHeads, headDim: d, workers: s.workers)
-            if config.architecture.isLlamaLike {
-                ropeCos.withUnsafeBufferPointer { cs in ropeSin.withUnsafeBufferPointer { sn in
-                    ropeApply(s.dq, cos: cs.baseAddress!, sin: sn.baseAddress!, t: t, heads: blk.heads, headDim: d, pos0: 0, inverse: true)
-                    ropeApply(s.dk, cos: cs.baseAddress!, sin: sn.baseAddress!, t: t, heads: blk.kvHeads, headDim: d, pos0: 0, inverse: true)
-                } }
+            var g = UnsafePointer(dx)
+            if let pn = blk.postAttentionNorm {
+                s.dpost.update(repeating: 0, count: n * c)
+                pn.backward(s.dpost, dx, a.attnOut, mean: a.attnRstd, rstd: a.attnRstd, n: n)
+                g = UnsafePointer(s.dpost)
             }
-            call(blk.q, a.norm1, s.dq)
-            call(blk.k, a.norm1, s.dk)
+            call(blk.o, a.atty, g)
+            blk.o.backwardInput(s.datty, g, n: n, accumulate: false)
+            attentionBackward(s.dq, s.dk, s.dv, s.att, s.datty, a.q, a.k, a.v, kvHeadOf: blk.kvHeadOf,
+                              t: t, kvHeads: blk.kvHeads, headDim: d, window: blk.window, scale: config.attentionScale,
+                              workers: s.workers)
+            if config.architecture.isLlamaLike {
+                withRoPE(blk) { cs, sn in
+                    ropeApply(s.dq, cos: cs, sin: sn, t: t, heads: blk.heads, headDim: d, pos0: 0, inverse: true)
+                    ropeApply(s.dk, cos: cs, sin: sn, t: t, heads: blk.kvHeads, headDim: d, pos0: 0, inverse: true)
+                }
+            }
+            // gq, gk = ∂loss/∂(q, k output): through Gemma's per-head norms when present
+            var gq = UnsafePointer(s.dq), gk = UnsafePointer(s.dk)
+            if let qn = blk.qNorm, let kn = blk.kNorm {
+                s.dqPre.update(repeating: 0, count: n * blk.heads * d)
+                s.dkPre.update(repeating: 0, count: n * blk.kvHeads * d)
+                qn.backward(s.dqPre, s.dq, a.qPre, mean: a.qRstd, rstd: a.qRstd, n: n * blk.heads)
+                kn.backward(s.dkPre, s.dk, a.kPre, mean: a.kRstd, rstd: a.kRstd, n: n * blk.kvHeads)
+                gq = UnsafePointer(s.dqPre); gk = UnsafePointer(s.dkPre)
+            }
+            call(blk.q, a.norm1, gq)
+            call(blk.k, a.norm1, gk)
             call(blk.v, a.norm1, s.dv)
-            blk.q.backwardInput(s.dnorm, s.dq, n: n, accumulate: false)
-            blk.k.backwardInput(s.dnorm, s.dk, n: n, accumulate: true)
+            blk.q.backwardInput(s.dnorm, gq, n: n, accumulate: false)
+            blk.k.backwardInput(s.dnorm, gk, n: n, accumulate: true)
             blk.v.backwardInput(s.dnorm, s.dv, n: n, accumulate: true)
             blk.attentionNorm.backward(dx, s.dnorm, a.input, mean: a.mean1, rstd: a.rstd1, n: n)
         }

@@ -18,8 +18,10 @@ extension TransformerModel {
         let c = config.hiddenSize, v = config.vocabSize
         var t: [String: Tensor] = [:]
         func vec(_ name: String, _ x: [Float]) { t[name] = Tensor(shape: [x.count], data: x) }
-        func norm(_ prefix: String, _ n: Norm) {
-            vec(prefix + ".weight", n.weight)
+        let gemma = config.architecture.isGemma
+        func norm(_ prefix: String, _ n: Norm?) {
+            guard let n else { return }
+            vec(prefix + ".weight", gemma ? n.weight.map { $0 - 1 } : n.weight)  // Gemma's gain is 1 + w
             if let b = n.bias { vec(prefix + ".bias", b) }
         }
         let llama = config.architecture.isLlamaLike
@@ -33,7 +35,15 @@ extension TransformerModel {
             }
             let p = "\(root).layers.\(l)"
             norm(p + (llama ? ".input_layernorm" : ".self_attn_layer_norm"), b.attentionNorm)
-            norm(p + (llama ? ".post_attention_layernorm" : ".final_layer_norm"), b.ffnNorm)
+            if gemma {
+                norm(p + ".pre_feedforward_layernorm", b.ffnNorm)
+                norm(p + ".post_attention_layernorm", b.postAttentionNorm)
+                norm(p + ".post_feedforward_layernorm", b.postFFNNorm)
+                norm(p + ".self_attn.q_norm", b.qNorm)
+                norm(p + ".self_attn.k_norm", b.kNorm)
+            } else {
+                norm(p + (llama ? ".post_attention_layernorm" : ".final_layer_norm"), b.ffnNorm)
+            }
         }
         norm(llama ? "model.norm" : "model.decoder.final_layer_norm", finalNorm)
         if let h = lmHead { t["lm_head.weight"] = Tensor(shape: [v, c], data: h) }

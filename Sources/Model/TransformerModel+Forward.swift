@@ -14,11 +14,14 @@ extension TransformerModel {
                 blocks.map { $0.ffnWidth }.max() ?? 0)
     }
 
-    /// `x (B·T, C)` = token embeddings (+ OPT positions `past + t + 2`).
+    /// `x (B·T, C)` = token embeddings (× Gemma's √C; + OPT positions `past + t + 2`).
     func embed(_ x: UnsafeMutablePointer<Float>, tokens: [Int], b: Int, t: Int, past: Int) {
         let c = config.hiddenSize
         tokenEmbedding.withUnsafeBufferPointer { e in
             for i in 0..<(b * t) { (x + i * c).update(from: e.baseAddress! + tokens[i] * c, count: c) }
+        }
+        if let scale = embeddingScale {
+            for i in 0..<(b * t * c) { x[i] *= scale }
         }
         if let pos = positionEmbedding {
             pos.withUnsafeBufferPointer { pe in
@@ -31,7 +34,8 @@ extension TransformerModel {
     }
 
     /// One block over `x (B·T, C)` in place. `store` keeps the block input and mid residual for the
-    /// backward. With `cache`, keys/values go to rows `past..<past+T` of the cache (then `B = 1`).
+    /// backward (and, for Gemma, what its extra norms' backward needs). With `cache`, keys/values go to rows
+    /// `past..<past+T` of the cache (then `B = 1`).
     func blockForward(_ x: UnsafeMutablePointer<Float>, _ a: BlockActivations, _ blk: TransformerBlock,
                       b: Int, t: Int, past: Int, cache: KVSlot?, store: Bool) {
         let n = b * t, c = config.hiddenSize, d = config.headDim
@@ -42,28 +46,37 @@ extension TransformerModel {
             blk.attentionNorm.forward(a.norm1, mean: a.mean1, rstd: a.rstd1, x, n: n, workers: w)
             let kDst = cache.map { $0.k + past * kvd } ?? a.k
             let vDst = cache.map { $0.v + past * kvd } ?? a.v
-            blk.q.forward(a.q, a.norm1, n: n)
-            blk.k.forward(kDst, a.norm1, n: n)
+            // Gemma normalises each head's query and key; training keeps the inputs of those norms.
+            let keepPre = store && blk.qNorm != nil
+            blk.q.forward(keepPre ? a.qPre : a.q, a.norm1, n: n)
+            blk.k.forward(keepPre ? a.kPre : kDst, a.norm1, n: n)
             blk.v.forward(vDst, a.norm1, n: n)
+            if let qn = blk.qNorm { qn.forward(a.q, mean: nil, rstd: store ? a.qRstd : nil, keepPre ? a.qPre : a.q, n: n * blk.heads, workers: w) }
+            if let kn = blk.kNorm { kn.forward(kDst, mean: nil, rstd: store ? a.kRstd : nil, keepPre ? a.kPre : kDst, n: n * blk.kvHeads, workers: w) }
             if config.architecture.isLlamaLike {
-                ropeCos.withUnsafeBufferPointer { cs in ropeSin.withUnsafeBufferPointer { sn in
+                withRoPE(blk) { cs, sn in
                     for s in 0..<b {
                         BLASParallel.ranges(count: t, workers: w, minimum: 32) { r in
-                            ropeApply(a.q + (s * t + r.lowerBound) * hd, cos: cs.baseAddress!, sin: sn.baseAddress!, t: r.count,
+                            ropeApply(a.q + (s * t + r.lowerBound) * hd, cos: cs, sin: sn, t: r.count,
                                       heads: blk.heads, headDim: d, pos0: past + r.lowerBound)
-                            ropeApply(kDst + (s * t + r.lowerBound) * kvd, cos: cs.baseAddress!, sin: sn.baseAddress!, t: r.count,
+                            ropeApply(kDst + (s * t + r.lowerBound) * kvd, cos: cs, sin: sn, t: r.count,
                                       heads: blk.kvHeads, headDim: d, pos0: past + r.lowerBound)
                         }
                     }
-                } }
+                }
             }
             let kAll = cache?.k ?? a.k, vAll = cache?.v ?? a.v
             for s in 0..<b {
                 attentionForward(a.atty + s * t * hd, a.probs, a.q + s * t * hd,
                                  kAll + s * t * kvd, vAll + s * t * kvd, kvHeadOf: blk.kvHeadOf,
-                                 t: t, past: past, kvHeads: blk.kvHeads, headDim: d, workers: w)
+                                 t: t, past: past, kvHeads: blk.kvHeads, headDim: d, window: blk.window,
+                                 scale: config.attentionScale, workers: w)
             }
             blk.o.forward(a.proj, a.atty, n: n)
+            if let pn = blk.postAttentionNorm {
+                if store { a.attnOut.update(from: a.proj, count: n * c) }
+                pn.forward(a.proj, mean: nil, rstd: store ? a.attnRstd : nil, a.proj, n: n, workers: w)
+            }
             addInPlace(x, a.proj, count: n * c, workers: w)
         }
         if store { a.mid.update(from: x, count: n * c) }
@@ -72,12 +85,16 @@ extension TransformerModel {
             if blk.isGated {
                 blk.gate.forward(a.gate, a.norm2, n: n)
                 blk.up.forward(a.up, a.norm2, n: n)
-                swiglu(a.hidden, a.gate, a.up, rows: n, width: blk.ffnWidth, workers: w)
+                gatedActivation(blk.activation, a.hidden, a.gate, a.up, rows: n, width: blk.ffnWidth, workers: w)
             } else {
                 blk.up.forward(a.hidden, a.norm2, n: n)
                 reluForward(a.hidden, count: n * blk.ffnWidth)
             }
             blk.down.forward(a.proj, a.hidden, n: n)
+            if let pn = blk.postFFNNorm {
+                if store { a.ffnOut.update(from: a.proj, count: n * c) }
+                pn.forward(a.proj, mean: nil, rstd: store ? a.ffnRstd : nil, a.proj, n: n, workers: w)
+            }
             addInPlace(x, a.proj, count: n * c, workers: w)
         }
     }
@@ -154,12 +171,16 @@ extension TransformerModel {
     }
 }
 
-/// SwiGLU of `rows` rows of `width`, rows split over `workers` threads when there are enough of them.
-func swiglu(_ out: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>,
-            rows: Int, width f: Int, workers: Int) {
+/// `act(gate) ⊙ up` (SwiGLU or GeGLU) of `rows` rows of `width`, rows split over `workers` threads when
+/// there are enough of them.
+func gatedActivation(_ kind: GatedActivation, _ out: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>,
+                     _ up: UnsafePointer<Float>, rows: Int, width f: Int, workers: Int) {
     BLASParallel.ranges(count: rows, workers: workers, minimum: 32) { r in
         let o = r.lowerBound * f
-        swigluForward(out + o, gate + o, up + o, count: r.count * f)
+        switch kind {
+        case .silu: swigluForward(out + o, gate + o, up + o, count: r.count * f)
+        case .geluTanh: gegluTanhForward(out + o, gate + o, up + o, count: r.count * f)
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 import Checkpoint
 import Tensor
 
-/// A decoder-only transformer in fp32: Llama family (RMSNorm, RoPE, GQA, SwiGLU) or OPT (pre-LayerNorm,
+/// A decoder-only transformer in fp32: Llama family (RMSNorm, RoPE, GQA, SwiGLU), Gemma 3 (the Llama graph
+/// with post-norms, q/k norms, GeGLU, scaled embeddings, sliding-window layers) or OPT (pre-LayerNorm,
 /// learned positions, ReLU, biases). Value type: copying it copies the weights (copy-on-write).
 ///
 /// Build → forward / backward (`gradients(tokens:visit:)`) → perplexity / generate.
@@ -17,6 +18,10 @@ public struct TransformerModel: Sendable {
     public var lmHead: [Float]?
     /// RoPE tables `(maxPositions, D/2)`; empty for OPT.
     let ropeCos: [Float], ropeSin: [Float]
+    /// Gemma's sliding-window layers rotate with their own base; empty when no block is `localRoPE`.
+    let ropeLocalCos: [Float], ropeLocalSin: [Float]
+    /// Token embeddings are multiplied by this on the way in (Gemma: √hidden); `nil` for 1.
+    let embeddingScale: Float?
 
     public var hiddenSize: Int { config.hiddenSize }
     public var vocabSize: Int { config.vocabSize }
@@ -46,6 +51,11 @@ public struct TransformerModel: Sendable {
         guard cfg.numLayers >= 0, C > 0, V > 0, D > 0, D % 2 == 0 || !cfg.architecture.isLlamaLike else {
             throw ModelError.unsupported("config has hidden \(C), vocab \(V), head_dim \(D)")
         }
+        /// An RMSNorm; Gemma's gain is `1 + w` (held as the multiplier).
+        func rmsNorm(_ name: String, _ n: Int) throws -> Norm {
+            let w = try get(name, [n])
+            return Norm(weight: cfg.architecture.isGemma ? w.map { 1 + $0 } : w, bias: nil, eps: cfg.normEps)
+        }
         var blocks: [TransformerBlock] = []
         if cfg.architecture.isLlamaLike {
             tokenEmbedding = try get("model.embed_tokens.weight", [V, C])
@@ -64,14 +74,30 @@ public struct TransformerModel: Sendable {
                     try linear(p + ".mlp.up_proj", .up, F, C, bias: false),
                     try linear(p + ".mlp.down_proj", .down, C, F, bias: false),
                 ]
-                blocks.append(TransformerBlock(
-                    attentionNorm: Norm(weight: try get(p + ".input_layernorm.weight", [C]), bias: nil, eps: cfg.normEps),
-                    ffnNorm: Norm(weight: try get(p + ".post_attention_layernorm.weight", [C]), bias: nil, eps: cfg.normEps),
-                    linears: ls, heads: H, kvHeads: KV, ffnWidth: F, isGated: true))
+                func rms(_ name: String, _ n: Int = C) throws -> Norm {
+                    try rmsNorm(p + "." + name + ".weight", n)
+                }
+                if cfg.architecture.isGemma {
+                    blocks.append(TransformerBlock(
+                        attentionNorm: try rms("input_layernorm"), ffnNorm: try rms("pre_feedforward_layernorm"),
+                        linears: ls, heads: H, kvHeads: KV, ffnWidth: F, isGated: true, activation: .geluTanh,
+                        postAttentionNorm: try rms("post_attention_layernorm"), postFFNNorm: try rms("post_feedforward_layernorm"),
+                        qNorm: try rms("self_attn.q_norm", D), kNorm: try rms("self_attn.k_norm", D),
+                        window: cfg.attentionWindow(l), localRoPE: cfg.attentionWindow(l) != nil && cfg.ropeLocalTheta != nil))
+                } else {
+                    blocks.append(TransformerBlock(attentionNorm: try rms("input_layernorm"), ffnNorm: try rms("post_attention_layernorm"),
+                                                   linears: ls, heads: H, kvHeads: KV, ffnWidth: F, isGated: true))
+                }
             }
-            finalNorm = Norm(weight: try get("model.norm.weight", [C]), bias: nil, eps: cfg.normEps)
+            finalNorm = try rmsNorm("model.norm.weight", C)
             lmHead = cfg.tieWordEmbeddings ? nil : try get("lm_head.weight", [V, C])
             (ropeCos, ropeSin) = ropeTables(positions: cfg.maxPositions, headDim: D, theta: cfg.ropeTheta)
+            if blocks.contains(where: \.localRoPE), let local = cfg.ropeLocalTheta {
+                (ropeLocalCos, ropeLocalSin) = ropeTables(positions: cfg.maxPositions, headDim: D, theta: local)
+            } else {
+                (ropeLocalCos, ropeLocalSin) = ([], [])
+            }
+            embeddingScale = cfg.architecture.isGemma ? Float(Double(C).squareRoot()) : nil
         } else {
             guard cfg.doLayerNormBefore else {
                 throw ModelError.unsupported("OPT with do_layer_norm_before = false (opt-350m) is not supported")
@@ -99,6 +125,8 @@ public struct TransformerModel: Sendable {
             finalNorm = try ln(p0 + ".final_layer_norm")
             lmHead = cfg.tieWordEmbeddings ? nil : try get("lm_head.weight", [V, C])
             (ropeCos, ropeSin) = ([], [])
+            (ropeLocalCos, ropeLocalSin) = ([], [])
+            embeddingScale = nil
         }
         self.config = cfg
         self.blocks = blocks
@@ -123,6 +151,12 @@ extension TransformerModel {
             if let i = b.linears.firstIndex(where: { $0.name == name }) { return LinearID(layer: l, index: i) }
         }
         return nil
+    }
+
+    /// Runs `body` with block `blk`'s RoPE tables `(cos, sin)`.
+    func withRoPE<R>(_ blk: TransformerBlock, _ body: (UnsafePointer<Float>, UnsafePointer<Float>) -> R) -> R {
+        let (c, s) = blk.localRoPE ? (ropeLocalCos, ropeLocalSin) : (ropeCos, ropeSin)
+        return c.withUnsafeBufferPointer { cs in s.withUnsafeBufferPointer { sn in body(cs.baseAddress!, sn.baseAddress!) } }
     }
 
     /// Runs `body` with the LM head matrix `(V, C)` (the token embeddings when tied).

@@ -4,7 +4,9 @@ import Foundation
 ///
 /// `q (T, H·D)` are the queries of positions `past..<past+T`; `k`, `v (past+T, KV·D)` hold every key
 /// and value so far. Query head `h` reads KV head `kvHeadOf[h]`
-/// (`h / (H/KV)` for ordinary GQA; compact models may map irregularly). Scores are scaled by `1/sqrt(D)`.
+/// (`h / (H/KV)` for ordinary GQA; compact models may map irregularly). Scores are scaled by `scale`
+/// (default `1/sqrt(D)`). With `window`, the query at position `p` sees keys `p − window + 1 ... p` only
+/// (sliding-window attention); a piece then multiplies only by the keys its rows can see.
 ///
 /// The work is split into (KV group, block of query rows) pieces. A piece stacks the rows of every query
 /// head of its group into one matrix, so each of its two products is one sgemm of `heads × rows` rows, and
@@ -14,29 +16,34 @@ import Foundation
 /// make the blocks smaller than `attentionRowBlock` (tests).
 public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>,
                              _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
-                             kvHeadOf: [Int], t: Int, past: Int, kvHeads: Int, headDim d: Int, workers: Int = 1, rowBlock: Int? = nil) {
+                             kvHeadOf: [Int], t: Int, past: Int, kvHeads: Int, headDim d: Int, window: Int? = nil,
+                             scale: Float? = nil, workers: Int = 1, rowBlock: Int? = nil) {
     let heads = kvHeadOf.count, s = past + t, hd = heads * d, kvd = kvHeads * d
     guard heads > 0, t > 0 else { return }
-    let scale = 1 / Float(d).squareRoot()
+    let scale = scale ?? 1 / Float(d).squareRoot()
     let groups = (0..<kvHeads).map { g in (0..<heads).filter { kvHeadOf[$0] == g } }.filter { !$0.isEmpty }
     let rows = min(attentionRowBlock(t), rowBlock ?? t), blocks = (t + rows - 1) / rows
     let perWorker = attentionScratchCount(t: t, keys: s, heads: heads, headDim: d, workers: 1)
     BLASParallel.forEach(count: groups.count * blocks, workers: workers) { item, worker in
         // later blocks first: they are the largest, so the last pieces to finish are small
         let members = groups[item % groups.count], r0 = (blocks - 1 - item / groups.count) * rows
-        let g = kvHeadOf[members[0]], r1 = min(t, r0 + rows), n = r1 - r0, cols = past + r1, m = members.count * n
+        let g = kvHeadOf[members[0]], r1 = min(t, r0 + rows), n = r1 - r0, m = members.count * n
+        let c0 = firstKey(past + r0, window), cols = past + r1 - c0
         let qs = scratch + worker * perWorker, os = qs + m * d, p = os + m * d
         // stacked queries: row j·n + i is head members[j] at position r0 + i
         for (j, h) in members.enumerated() {
             for i in 0..<n { (qs + (j * n + i) * d).update(from: q + (r0 + i) * hd + h * d, count: d) }
         }
-        // P (m, cols) = scale · Q_stacked · K_gᵀ
-        sgemm(transB: true, m: m, n: cols, k: d, alpha: scale, qs, lda: d, k + g * d, ldb: kvd, p, ldc: cols)
+        // P (m, cols) = scale · Q_stacked · K_g[c0..<c0+cols]ᵀ
+        sgemm(transB: true, m: m, n: cols, k: d, alpha: scale, qs, lda: d, k + c0 * kvd + g * d, ldb: kvd, p, ldc: cols)
         for j in 0..<members.count {
-            for i in 0..<n { softmaxCausalRow(p + (j * n + i) * cols, valid: past + r0 + i + 1, width: cols) }
+            for i in 0..<n {
+                let pos = past + r0 + i
+                softmaxWindowRow(p + (j * n + i) * cols, from: firstKey(pos, window) - c0, to: pos + 1 - c0, width: cols)
+            }
         }
-        // O (m, D) = P · V_g[0..<cols]
-        sgemm(m: m, n: d, k: cols, p, lda: cols, v + g * d, ldb: kvd, os, ldc: d)
+        // O (m, D) = P · V_g[c0..<c0+cols]
+        sgemm(m: m, n: d, k: cols, p, lda: cols, v + c0 * kvd + g * d, ldb: kvd, os, ldc: d)
         for (j, h) in members.enumerated() {
             for i in 0..<n { (out + (r0 + i) * hd + h * d).update(from: os + (j * n + i) * d, count: d) }
         }
@@ -52,6 +59,18 @@ public func attentionRowBlock(_ t: Int) -> Int { min(t, 64) }
 /// of `headDim`, on `workers` threads (a KV group has at most `heads` query heads).
 public func attentionScratchCount(t: Int, keys: Int, heads: Int, headDim d: Int, workers: Int) -> Int {
     max(1, workers * heads * attentionRowBlock(t) * (keys + 2 * d))
+}
+
+/// The first key position the query at `pos` sees (`0` without a window).
+@inlinable
+public func firstKey(_ pos: Int, _ window: Int?) -> Int { window.map { max(0, pos + 1 - $0) } ?? 0 }
+
+/// Softmax over entries `from..<to` of a row; the others (`0..<from`, `to..<width`) become 0.
+@inlinable
+func softmaxWindowRow(_ row: UnsafeMutablePointer<Float>, from lo: Int, to hi: Int, width: Int) {
+    if lo == 0 { softmaxCausalRow(row, valid: hi, width: width); return }
+    row.update(repeating: 0, count: lo)
+    softmaxCausalRow(row + lo, valid: hi - lo, width: width - lo)
 }
 
 /// Softmax over the first `valid` entries of a row; entries `valid..<width` become 0.
@@ -77,37 +96,39 @@ public func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMut
                               _ dv: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>,
                               _ dout: UnsafePointer<Float>, _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>,
                               _ v: UnsafePointer<Float>, kvHeadOf: [Int], t: Int, kvHeads: Int, headDim d: Int,
-                              workers: Int = 1, rowBlock: Int? = nil) {
+                              window: Int? = nil, scale: Float? = nil, workers: Int = 1, rowBlock: Int? = nil) {
     let heads = kvHeadOf.count, hd = heads * d, kvd = kvHeads * d
     guard t > 0 else { return }
-    let scale = 1 / Float(d).squareRoot()
+    let scale = scale ?? 1 / Float(d).squareRoot()
     let rows = min(attentionRowBlock(t), rowBlock ?? t), blocks = (t + rows - 1) / rows
     let w = max(1, min(workers, heads * blocks))
     let perWorker = attentionBackwardScratchCount(t: t, kvd: kvd, workers: 1)
     for i in 0..<w { (scratch + i * perWorker + 2 * rows * t).update(repeating: 0, count: 2 * t * kvd) }
     BLASParallel.forEach(count: heads * blocks, workers: w, schedule: .interleaved) { item, worker in
         let h = item % heads, r0 = (blocks - 1 - item / heads) * rows
-        let g = kvHeadOf[h], r1 = min(t, r0 + rows), n = r1 - r0, cols = r1
+        let g = kvHeadOf[h], r1 = min(t, r0 + rows), n = r1 - r0
+        let c0 = firstKey(r0, window), cols = r1 - c0, kg = k + c0 * kvd + g * d, vg = v + c0 * kvd + g * d
         let p = scratch + worker * perWorker, dp = p + rows * t, dkw = dp + rows * t, dvw = dkw + t * kvd
         let qh = q + r0 * hd + h * d, douth = dout + r0 * hd + h * d
-        // P (n, cols) = softmax(scale · Q_h[r0..<r1] K_g[0..<cols]ᵀ), causal (recomputed)
-        sgemm(transB: true, m: n, n: cols, k: d, alpha: scale, qh, lda: hd, k + g * d, ldb: kvd, p, ldc: cols)
-        for i in 0..<n { softmaxCausalRow(p + i * cols, valid: r0 + i + 1, width: cols) }
-        // dV_g[0..<cols] += Pᵀ · dout_h[r0..<r1]
-        sgemm(transA: true, m: cols, n: d, k: n, p, lda: cols, douth, ldb: hd, beta: 1, dvw + g * d, ldc: kvd)
-        // dP (n, cols) = dout_h[r0..<r1] · V_g[0..<cols]ᵀ
-        sgemm(transB: true, m: n, n: cols, k: d, douth, lda: hd, v + g * d, ldb: kvd, dp, ldc: cols)
-        // dS = scale · P ⊙ (dP − rowsum(P ⊙ dP)), 0 past the causal limit
+        // P (n, cols) = softmax(scale · Q_h[r0..<r1] K_g[c0..<r1]ᵀ), causal and windowed (recomputed)
+        sgemm(transB: true, m: n, n: cols, k: d, alpha: scale, qh, lda: hd, kg, ldb: kvd, p, ldc: cols)
+        for i in 0..<n { softmaxWindowRow(p + i * cols, from: firstKey(r0 + i, window) - c0, to: r0 + i + 1 - c0, width: cols) }
+        // dV_g[c0..<r1] += Pᵀ · dout_h[r0..<r1]
+        sgemm(transA: true, m: cols, n: d, k: n, p, lda: cols, douth, ldb: hd, beta: 1, dvw + c0 * kvd + g * d, ldc: kvd)
+        // dP (n, cols) = dout_h[r0..<r1] · V_g[c0..<r1]ᵀ
+        sgemm(transB: true, m: n, n: cols, k: d, douth, lda: hd, vg, ldb: kvd, dp, ldc: cols)
+        // dS = scale · P ⊙ (dP − rowsum(P ⊙ dP)), 0 outside the keys the row sees
         for i in 0..<n {
-            let pr = p + i * cols, dr = dp + i * cols, valid = r0 + i + 1
+            let pr = p + i * cols, dr = dp + i * cols, lo = firstKey(r0 + i, window) - c0, hi = r0 + i + 1 - c0
             var dot: Float = 0
-            for j in 0..<valid { dot += pr[j] * dr[j] }
-            for j in 0..<valid { dr[j] = scale * pr[j] * (dr[j] - dot) }
-            if valid < cols { (dr + valid).update(repeating: 0, count: cols - valid) }
+            for j in lo..<hi { dot += pr[j] * dr[j] }
+            for j in lo..<hi { dr[j] = scale * pr[j] * (dr[j] - dot) }
+            if lo > 0 { dr.update(repeating: 0, count: lo) }
+            if hi < cols { (dr + hi).update(repeating: 0, count: cols - hi) }
         }
-        // dQ_h[r0..<r1] = dS · K_g[0..<cols];  dK_g[0..<cols] += dSᵀ · Q_h[r0..<r1]
-        sgemm(m: n, n: d, k: cols, dp, lda: cols, k + g * d, ldb: kvd, dq + r0 * hd + h * d, ldc: hd)
-        sgemm(transA: true, m: cols, n: d, k: n, dp, lda: cols, qh, ldb: hd, beta: 1, dkw + g * d, ldc: kvd)
+        // dQ_h[r0..<r1] = dS · K_g[c0..<r1];  dK_g[c0..<r1] += dSᵀ · Q_h[r0..<r1]
+        sgemm(m: n, n: d, k: cols, dp, lda: cols, kg, ldb: kvd, dq + r0 * hd + h * d, ldc: hd)
+        sgemm(transA: true, m: cols, n: d, k: n, dp, lda: cols, qh, ldb: hd, beta: 1, dkw + c0 * kvd + g * d, ldc: kvd)
     }
     // dK, dV = the sums of the threads' copies
     let acc0 = scratch + 2 * rows * t
@@ -129,9 +150,10 @@ public func attentionBackwardScratchCount(t: Int, kvd: Int, workers: Int) -> Int
 public func attentionBackwardReference(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMutablePointer<Float>,
                                        _ dv: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
                                        _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
-                                       kvHeadOf: [Int], t: Int, kvHeads: Int, headDim d: Int) {
+                                       kvHeadOf: [Int], t: Int, kvHeads: Int, headDim d: Int,
+                                       window: Int? = nil, scale: Float? = nil) {
     let heads = kvHeadOf.count, hd = heads * d, kvd = kvHeads * d
-    let scale = 1 / Float(d).squareRoot()
+    let scale = scale ?? 1 / Float(d).squareRoot()
     let p = UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * t), dp = p + t * t
     defer { p.deallocate() }
     dk.update(repeating: 0, count: t * kvd)
@@ -139,15 +161,14 @@ public func attentionBackwardReference(_ dq: UnsafeMutablePointer<Float>, _ dk: 
     for h in 0..<heads {
         let g = kvHeadOf[h]
         sgemm(transB: true, m: t, n: t, k: d, alpha: scale, q + h * d, lda: hd, k + g * d, ldb: kvd, p, ldc: t)
-        for i in 0..<t { softmaxCausalRow(p + i * t, valid: i + 1, width: t) }
+        for i in 0..<t { softmaxWindowRow(p + i * t, from: firstKey(i, window), to: i + 1, width: t) }
         sgemm(transA: true, m: t, n: d, k: t, p, lda: t, dout + h * d, ldb: hd, beta: 1, dv + g * d, ldc: kvd)
         sgemm(transB: true, m: t, n: t, k: d, dout + h * d, lda: hd, v + g * d, ldb: kvd, dp, ldc: t)
         for i in 0..<t {
-            let pr = p + i * t, dr = dp + i * t
+            let pr = p + i * t, dr = dp + i * t, lo = firstKey(i, window)
             var dot: Float = 0
-            for j in 0...i { dot += pr[j] * dr[j] }
-            for j in 0...i { dr[j] = scale * pr[j] * (dr[j] - dot) }
-            if i + 1 < t { (dr + i + 1).update(repeating: 0, count: t - i - 1) }
+            for j in lo...i { dot += pr[j] * dr[j] }
+            for j in 0..<t { dr[j] = j >= lo && j <= i ? scale * pr[j] * (dr[j] - dot) : 0 }
         }
         sgemm(m: t, n: d, k: t, dp, lda: t, k + g * d, ldb: kvd, dq + h * d, ldc: hd)
         sgemm(transA: true, m: t, n: d, k: t, dp, lda: t, q + h * d, ldb: hd, beta: 1, dk + g * d, ldc: kvd)
@@ -157,24 +178,26 @@ public func attentionBackwardReference(_ dq: UnsafeMutablePointer<Float>, _ dk: 
 /// Naive twin of `attentionForward` for `past = 0`, for tests: `out (T, H·D)`.
 public func attentionForwardNaive(_ out: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>,
                                   _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
-                                  kvHeadOf: [Int], t: Int, kvHeads: Int, headDim d: Int) {
+                                  kvHeadOf: [Int], t: Int, kvHeads: Int, headDim d: Int,
+                                  window: Int? = nil, scale: Float? = nil) {
     let heads = kvHeadOf.count, hd = heads * d, kvd = kvHeads * d
-    let scale = 1 / Double(d).squareRoot()
+    let scale = scale.map(Double.init) ?? 1 / Double(d).squareRoot()
     var w = [Double](repeating: 0, count: t)
     for h in 0..<heads {
         let g = kvHeadOf[h]
         for i in 0..<t {
             var m = -Double.infinity
-            for j in 0...i {
+            let lo = firstKey(i, window)
+            for j in lo...i {
                 var s: Double = 0
                 for x in 0..<d { s += Double(q[i * hd + h * d + x]) * Double(k[j * kvd + g * d + x]) }
                 w[j] = s * scale; m = max(m, w[j])
             }
             var sum: Double = 0
-            for j in 0...i { w[j] = Foundation.exp(w[j] - m); sum += w[j] }
+            for j in lo...i { w[j] = Foundation.exp(w[j] - m); sum += w[j] }
             for x in 0..<d {
                 var acc: Double = 0
-                for j in 0...i { acc += w[j] / sum * Double(v[j * kvd + g * d + x]) }
+                for j in lo...i { acc += w[j] / sum * Double(v[j * kvd + g * d + x]) }
                 out[i * hd + h * d + x] = Float(acc)
             }
         }

@@ -65,7 +65,7 @@ final class GGUFLoaderTests: XCTestCase {
         XCTAssertEqual(GGUFNames.huggingFaceName("output.weight"), "lm_head.weight")
         XCTAssertNil(GGUFNames.huggingFaceName("rope_freqs.weight"))
         for n in ["token_embd.weight", "output_norm.weight", "blk.3.attn_output.weight", "blk.29.ffn_norm.weight", "blk.1.attn_k.bias"] {
-            XCTAssertEqual(GGUFNames.huggingFaceName(n).flatMap(GGUFNames.ggufName), n)
+            XCTAssertEqual(GGUFNames.huggingFaceName(n).flatMap { GGUFNames.ggufName($0) }, n)
         }
     }
 

@@ -64,6 +64,66 @@ final class KernelTests: XCTestCase {
         XCTAssertLessThan(diff, 1e-6)
     }
 
+    /// Sliding-window attention (Gemma 3): the blocked kernels, forward and backward, against their naive
+    /// twins with windows shorter than, equal to and longer than a row block, and a scale that is not 1/√D.
+    func testSlidingWindowAttention_MatchesNaive_ForwardBackwardAndPastKeys() {
+        let t = 150, h = 4, kv = 1, d = 16, map = [0, 0, 0, 0]
+        let q = random(t * h * d, seed: 11), k = random(t * kv * d, seed: 12), v = random(t * kv * d, seed: 13)
+        let dout = random(t * h * d, seed: 14)
+        for (window, scale) in [(5, Float(0.3)), (64, nil), (100, nil), (1000, Float(0.2))] as [(Int, Float?)] {
+            var slow = [Float](repeating: 0, count: t * h * d)
+            attentionForwardNaive(&slow, q, k, v, kvHeadOf: map, t: t, kvHeads: kv, headDim: d, window: window, scale: scale)
+            var rq = [Float](repeating: 0, count: t * h * d), rk = [Float](repeating: 0, count: t * kv * d), rv = rk
+            attentionBackwardReference(&rq, &rk, &rv, dout, q, k, v, kvHeadOf: map, t: t, kvHeads: kv, headDim: d,
+                                       window: window, scale: scale)
+            for (workers, rowBlock) in [(1, nil), (2, 7)] as [(Int, Int?)] {
+                var fast = [Float](repeating: .nan, count: t * h * d)
+                var probs = [Float](repeating: .nan, count: attentionScratchCount(t: t, keys: t, heads: h, headDim: d, workers: workers))
+                attentionForward(&fast, &probs, q, k, v, kvHeadOf: map, t: t, past: 0, kvHeads: kv, headDim: d,
+                                 window: window, scale: scale, workers: workers, rowBlock: rowBlock)
+                XCTAssertLessThan(maxAbsDiff(fast, slow), 1e-5, "forward, window \(window), \(workers) workers")
+                var fq = [Float](repeating: .nan, count: t * h * d), fk = [Float](repeating: .nan, count: t * kv * d), fv = fk
+                var scratch = [Float](repeating: .nan, count: attentionBackwardScratchCount(t: t, kvd: kv * d, workers: workers))
+                attentionBackward(&fq, &fk, &fv, &scratch, dout, q, k, v, kvHeadOf: map, t: t, kvHeads: kv, headDim: d,
+                                  window: window, scale: scale, workers: workers, rowBlock: rowBlock)
+                XCTAssertFalse((fq + fk + fv).contains { $0.isNaN }, "every output written")
+                XCTAssertLessThan([maxAbsDiff(fq, rq), maxAbsDiff(fk, rk), maxAbsDiff(fv, rv)].max()!, 1e-5,
+                                  "backward, window \(window), \(workers) workers")
+            }
+            // queries after a KV cache of `past` positions see the same window
+            let past = 97
+            var tail = [Float](repeating: 0, count: (t - past) * h * d)
+            var probs = [Float](repeating: 0, count: attentionScratchCount(t: t, keys: t, heads: h, headDim: d, workers: 1))
+            q.withUnsafeBufferPointer { qp in
+                attentionForward(&tail, &probs, qp.baseAddress! + past * h * d, k, v, kvHeadOf: map, t: t - past, past: past,
+                                 kvHeads: kv, headDim: d, window: window, scale: scale)
+            }
+            XCTAssertLessThan(maxAbsDiff(Array(slow.suffix(tail.count)), tail), 1e-5, "past keys, window \(window)")
+        }
+        // a window of 1 attends to itself only: the output is the value row
+        var one = [Float](repeating: 0, count: t * h * d)
+        attentionForwardNaive(&one, q, k, v, kvHeadOf: map, t: t, kvHeads: kv, headDim: d, window: 1)
+        XCTAssertEqual(Array(one[(5 * h * d)..<(5 * h * d + d)]), Array(v[(5 * d)..<(6 * d)]))
+    }
+
+    func testGegluTanh_MatchesFiniteDifferences() {
+        let n = 64
+        let g = random(n, seed: 21).map { $0 * 4 }, u = random(n, seed: 22), dout = random(n, seed: 23)
+        var out = [Float](repeating: 0, count: n), dg = out, du = out
+        gegluTanhForward(&out, g, u, count: n)
+        gegluTanhBackward(&dg, &du, dout, g, u, count: n)
+        for i in 0..<n {
+            let x = Double(g[i])
+            let gelu = 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+            XCTAssertEqual(Double(out[i]), gelu * Double(u[i]), accuracy: 1e-5)
+            let h = 1e-3
+            func f(_ x: Double) -> Double { 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))) }
+            let numeric = (f(x + h) - f(x - h)) / (2 * h) * Double(u[i]) * Double(dout[i])
+            XCTAssertEqual(Double(dg[i]), numeric, accuracy: 1e-3)
+            XCTAssertEqual(Double(du[i]), gelu * Double(dout[i]), accuracy: 1e-5)
+        }
+    }
+
     func testLinearForward_MatchesNaive() {
         let n = 7, c = 33, r = 19
         let x = random(n * c, seed: 7), w = random(r * c, seed: 8), b = random(r, seed: 9)

@@ -28,6 +28,8 @@ final class ModelParityTests: XCTestCase {
     func testTinyLlamaForward_MatchesTransformers() throws { try checkForward("tiny-llama") }
     func testTinyLlamaTiedForward_MatchesTransformers() throws { try checkForward("tiny-llama-tied") }
     func testTinyOPTForward_MatchesTransformers() throws { try checkForward("tiny-opt") }
+    /// Gemma 3: sliding window 4 on layers 0 and 2, head_dim 24, query_pre_attn_scalar 20, two RoPE bases.
+    func testTinyGemma3Forward_MatchesTransformers() throws { try checkForward("tiny-gemma3") }
 
     func checkGradients(_ name: String) throws {
         let model = try Fixtures.model(name)
@@ -53,6 +55,7 @@ final class ModelParityTests: XCTestCase {
     func testTinyLlamaLinearGradients_MatchTorchHooks() throws { try checkGradients("tiny-llama") }
     func testTinyLlamaTiedLinearGradients_MatchTorchHooks() throws { try checkGradients("tiny-llama-tied") }
     func testTinyOPTLinearGradients_MatchTorchHooks() throws { try checkGradients("tiny-opt") }
+    func testTinyGemma3LinearGradients_MatchTorchHooks() throws { try checkGradients("tiny-gemma3") }
 
     func testBatchedForward_EqualsOneSequenceAtATime() throws {
         let model = try Fixtures.model("tiny-llama")
