@@ -42,6 +42,13 @@ public struct TransformerBlock: Sendable, Equatable {
         self.kvHeadOf = kvHeadOf ?? (0..<heads).map { kvHeads == 0 ? 0 : $0 / max(1, heads / kvHeads) }
     }
 
+    /// The same block with other Linears and widths (compaction); norms, activation and attention window stay.
+    public func resized(linears: [Linear], heads: Int, kvHeads: Int, kvHeadOf: [Int], ffnWidth: Int) -> TransformerBlock {
+        var b = self
+        b.linears = linears; b.heads = heads; b.kvHeads = kvHeads; b.kvHeadOf = kvHeadOf; b.ffnWidth = ffnWidth
+        return b
+    }
+
     /// Index in `linears` of each role.
     public func index(of role: Linear.Role) -> Int? { linears.firstIndex { $0.role == role } }
 

@@ -55,8 +55,7 @@ extension Compaction {
                 ffn = width
             }
             heads = ls[0].rows / d
-            out.blocks[l] = TransformerBlock(attentionNorm: blk.attentionNorm, ffnNorm: blk.ffnNorm, linears: ls,
-                                             heads: heads, kvHeads: kvHeads, kvHeadOf: kvOf, ffnWidth: ffn, isGated: blk.isGated)
+            out.blocks[l] = blk.resized(linears: ls, heads: heads, kvHeads: kvHeads, kvHeadOf: kvOf, ffnWidth: ffn)
         }
         return (out, cost)
     }

@@ -91,7 +91,7 @@ public enum Compaction {
         var out = model
         let d = model.headDim
         for (l, lp) in plan.layers.enumerated() {
-            var blk = model.blocks[l]
+            let blk = model.blocks[l]
             let rowsQ = lp.heads.flatMap { h in (h * d)..<((h + 1) * d) }
             let rowsKV = lp.kvHeads.flatMap { g in (g * d)..<((g + 1) * d) }
             var ls = blk.linears
@@ -103,10 +103,8 @@ public enum Compaction {
             ls[5] = keepRows(ls[5], lp.neurons)
             ls[6] = keepCols(ls[6], lp.neurons)
             let kvOf = lp.heads.map { h in lp.kvHeads.firstIndex(of: blk.kvHeadOf[h])! }
-            blk = TransformerBlock(attentionNorm: blk.attentionNorm, ffnNorm: blk.ffnNorm, linears: ls,
-                                   heads: lp.heads.count, kvHeads: lp.kvHeads.count, kvHeadOf: kvOf,
-                                   ffnWidth: lp.neurons.count, isGated: blk.isGated)
-            out.blocks[l] = blk
+            out.blocks[l] = blk.resized(linears: ls, heads: lp.heads.count, kvHeads: lp.kvHeads.count, kvHeadOf: kvOf,
+                                        ffnWidth: lp.neurons.count)
         }
         return out
     }

@@ -48,7 +48,7 @@ final class CompactModelTests: XCTestCase {
 
 final class ExportTests: XCTestCase {
     func testExportedTensors_RebuildTheSameModel() throws {
-        for name in ["tiny-llama", "tiny-llama-tied", "tiny-opt"] {
+        for name in ["tiny-llama", "tiny-llama-tied", "tiny-opt", "tiny-gemma3"] {
             let ck = try CheckpointLoader.load(path: Fixtures.url(name).path)
             let model = try TransformerModel(checkpoint: ck)
             let back = model.checkpoint(tokenizer: nil, source: "test")

@@ -10,7 +10,8 @@ import XCTest
 enum TinyCompact {
     static let c = 16, h = 4, kv = 2, d = 4, f = 24, layers = 3, vocab = 40
 
-    static func model(seed: UInt64 = 7) throws -> TransformerModel {
+    /// `gemma`: the same shapes as Gemma 3 (post-norms, q/k norms, GeGLU, window 4 on layers 0 and 2).
+    static func model(seed: UInt64 = 7, gemma: Bool = false) throws -> TransformerModel {
         var rng = seed
         func rnd(_ n: Int, scale: Float = 0.3) -> [Float] {
             (0..<n).map { _ in
@@ -18,15 +19,22 @@ enum TinyCompact {
                 return (Float(rng >> 40) / Float(1 << 24) - 0.5) * 2 * scale
             }
         }
-        let cfg = ModelConfig(architecture: .llama, vocabSize: vocab, hiddenSize: c, intermediateSize: f, numLayers: layers,
+        var cfg = ModelConfig(architecture: gemma ? .gemma3 : .llama, vocabSize: vocab, hiddenSize: c, intermediateSize: f, numLayers: layers,
                               numHeads: h, numKVHeads: kv, headDim: d, maxPositions: 64, normEps: 1e-5, ropeTheta: 10000,
                               tieWordEmbeddings: true)
+        if gemma { cfg.slidingWindow = 4; cfg.slidingWindowPattern = 2; cfg.ropeLocalTheta = 100 }
         var t: [String: Tensor] = ["model.embed_tokens.weight": Tensor(shape: [vocab, c], data: rnd(vocab * c, scale: 1)),
                                    "model.norm.weight": Tensor(shape: [c], data: rnd(c).map { 1 + $0 })]
         for l in 0..<layers {
             let p = "model.layers.\(l)."
             t[p + "input_layernorm.weight"] = Tensor(shape: [c], data: rnd(c).map { 1 + $0 })
             t[p + "post_attention_layernorm.weight"] = Tensor(shape: [c], data: rnd(c).map { 1 + $0 })
+            if gemma {
+                t[p + "pre_feedforward_layernorm.weight"] = Tensor(shape: [c], data: rnd(c))
+                t[p + "post_feedforward_layernorm.weight"] = Tensor(shape: [c], data: rnd(c))
+                t[p + "self_attn.q_norm.weight"] = Tensor(shape: [d], data: rnd(d))
+                t[p + "self_attn.k_norm.weight"] = Tensor(shape: [d], data: rnd(d))
+            }
             for (n, r, k) in [("self_attn.q_proj", h * d, c), ("self_attn.k_proj", kv * d, c), ("self_attn.v_proj", kv * d, c),
                               ("self_attn.o_proj", c, h * d), ("mlp.gate_proj", f, c), ("mlp.up_proj", f, c), ("mlp.down_proj", c, f)] {
                 t[p + n + ".weight"] = Tensor(shape: [r, k], data: rnd(r * k))
@@ -58,8 +66,8 @@ enum TinyCompact {
 
     /// Layer 0: 3 neurons and head 1 (uneven groups 1 + 2); layer 1: KV group 0 and head 2 (1 head left);
     /// layer 2: every neuron and every head (the whole block is skipped).
-    static func pruned() throws -> TransformerModel {
-        var m = try model()
+    static func pruned(gemma: Bool = false) throws -> TransformerModel {
+        var m = try model(gemma: gemma)
         prune(&m, neurons: [0: [1, 5, 7], 1: [0, 2], 2: Array(0..<f)], heads: [0: [1], 1: [0, 1, 2], 2: [0, 1, 2, 3]])
         return m
     }
@@ -89,6 +97,21 @@ final class CompactionTests: XCTestCase {
         print("compact vs masked logits: max |diff| = \(diff)")
         XCTAssertLessThan(diff, 1e-4)
         XCTAssertLessThan(compact.prunableParameterCount, masked.prunableParameterCount)
+    }
+
+    /// Gemma's extra norms and windows survive compaction: same logits as the masked model.
+    func testCompactGemmaModelGivesTheMaskedModelsLogits() throws {
+        let masked = try TinyCompact.pruned(gemma: true)
+        let (compact, plan) = try Compaction.compact(masked)
+        XCTAssertEqual(plan.layers.map(\.heads), [[0, 2, 3], [3], []])
+        XCTAssertEqual(compact.blocks.map(\.window), [4, nil, 4])
+        XCTAssertEqual(compact.blocks.map { $0.postFFNNorm != nil && $0.qNorm != nil }, [true, true, true])
+        let diff = TinyCompact.maxDiff(try TinyCompact.logits(masked), try TinyCompact.logits(compact))
+        print("gemma compact vs masked logits: max |diff| = \(diff)")
+        XCTAssertLessThan(diff, 1e-4)
+        // the Hugging Face tensors (norm gains back to w) read back as the same model
+        let back = try TransformerModel(checkpoint: masked.checkpoint(tokenizer: nil, source: "test"))
+        XCTAssertLessThan(TinyCompact.maxDiff(try TinyCompact.logits(back), try TinyCompact.logits(masked)), 1e-6)
     }
 
     func testContiguousGroupsDuplicatesKVHeadsOnlyWhereGroupsDiffer() throws {
