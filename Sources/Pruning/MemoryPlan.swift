@@ -175,6 +175,10 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
         struct Linear { var rows: Int; var cols: Int; var bias: Bool; var slot: Int }
         var c: Int, vocab: Int, headDim: Int
         var blocks: [(hd: Int, kvd: Int, f: Int, gated: Bool)] = []
+        /// Gemma: q/k norms and post-norms keep their inputs and statistics for the backward.
+        var gemma = false
+        /// RoPE tables (cos and sin; Gemma's sliding layers have their own).
+        var ropeFloats = 0
         var linears: [Linear] = []
         var inputWidths: [Int] = []
         var parameters = 0, prunable = 0
@@ -184,6 +188,8 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
             let llama = cfg.architecture.isLlamaLike
             parameters = vocab * c * (cfg.tieWordEmbeddings ? 1 : 2) + (llama ? 0 : (cfg.maxPositions + 2) * c)
             parameters += c * (llama ? 1 : 2)  // final norm
+            gemma = cfg.architecture.isGemma
+            if llama { ropeFloats = cfg.maxPositions * headDim * (cfg.ropeLocalTheta != nil && cfg.slidingWindow != nil ? 2 : 1) }
             for l in 0..<cfg.numLayers {
                 let hd = cfg.heads(l) * headDim, kvd = (llama ? cfg.kvHeads(l) : cfg.heads(l)) * headDim, f = cfg.ffnWidth(l)
                 blocks.append((hd, kvd, f, llama))
@@ -199,6 +205,7 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
                     prunable += r * cc + (bias ? r : 0)
                 }
                 parameters += c * (llama ? 2 : 4)  // two norms (with biases for OPT)
+                if gemma { parameters += 2 * c + 2 * headDim }  // post-norms, q/k norms
             }
             parameters += prunable
         }
@@ -206,7 +213,7 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
 
     static func phases(_ s: Shape, _ r: PruneRequest, fileBytes: Int, streamed: Bool, weights precision: WeightPrecision) -> [Phase] {
         let f = 4
-        let weights = (s.parameters - s.prunable) * f + s.prunable * precision.bytes
+        let weights = (s.parameters - s.prunable) * f + s.prunable * precision.bytes + s.ropeFloats * f
         let wname = precision == .f32 ? "fp32 weights" : "weights (decoder Linears in \(precision.rawValue))"
         // 16-bit storage: each Linear is materialised in fp32 for its product, one at a time.
         let biggestLinear = s.linears.map { $0.rows * $0.cols }.max() ?? 0
@@ -218,10 +225,11 @@ public struct MemoryPlan: Codable, Sendable, Equatable {
         // up / hidden, norm statistics), shared scratch (two norm outputs, hidden, projection, attention rows),
         // the residual stream and its gradient, the LM head's chunk of 256 logit rows, BackwardScratch.
         let perBlock = s.blocks.reduce(0) { $0 + t * (2 * s.c + 2 * $1.hd + 2 * $1.kvd + 4 + ($1.gated ? 2 * $1.f : $1.f)) }
+            + (s.gemma ? s.blocks.reduce(0) { $0 + t * ($1.hd + $1.kvd + 2 * s.c + 2 + ($1.hd + $1.kvd) / max(1, s.headDim)) } : 0)
         let attentionRows = 2 * (maxHD / max(1, s.headDim)) * min(64, t) * (t + 2 * s.headDim)
         let shared = t * (3 * s.c + maxF) + attentionRows
         let head = min(256, t) * s.vocab + 4 * t * s.c
-        let backward = t * (3 * maxF + 2 * s.c + 2 * maxHD + 2 * maxKVD)
+        let backward = t * (3 * maxF + 2 * s.c + 2 * maxHD + 2 * maxKVD) + (s.gemma ? t * (s.c + maxHD + maxKVD) : 0)
         let passBytes = need == .identity ? 0 : (perBlock + shared + head + backward) * f  // magnitude runs no pass
         let aFactors = s.inputWidths.reduce(0) { $0 + $1 * $1 } * f
         let gFactors = s.linears.reduce(0) { $0 + $1.rows * $1.rows } * f
