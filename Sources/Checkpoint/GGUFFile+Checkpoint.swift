@@ -124,13 +124,23 @@ extension GGUFFile {
             }
             return v
         }
+        var scores: [Float]?
+        if let a = self["tokenizer.ggml.scores"]?.arrayValue {
+            let f = a.compactMap { $0.doubleValue.map(Float.init) }
+            guard f.count == a.count, f.count == tokens.count else {
+                throw CheckpointError.malformed(path: path, what: "tokenizer.ggml.scores has \(a.count) numbers for \(tokens.count) tokens")
+            }
+            scores = f
+        }
         return GGUFTokenizerData(
             model: model, pre: self["tokenizer.ggml.pre"]?.stringValue, tokens: tokens,
             merges: try strings("tokenizer.ggml.merges"), tokenTypes: types,
             bosTokenId: try id("bos_token_id"), eosTokenId: try id("eos_token_id"),
             unknownTokenId: try id("unknown_token_id"), paddingTokenId: try id("padding_token_id"),
             addBOS: self["tokenizer.ggml.add_bos_token"]?.boolValue ?? false,
-            chatTemplate: self["tokenizer.chat_template"]?.stringValue)
+            chatTemplate: self["tokenizer.chat_template"]?.stringValue, scores: scores,
+            addSpacePrefix: self["tokenizer.ggml.add_space_prefix"]?.boolValue,
+            addEOS: self["tokenizer.ggml.add_eos_token"]?.boolValue)
     }
 
     /// Dequantises every tensor (in parallel) and maps names, config and tokenizer to the Hugging

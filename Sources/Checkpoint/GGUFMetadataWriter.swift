@@ -51,12 +51,15 @@ extension GGUFTokenizerData {
         kv.add("tokenizer.ggml.model", .string(model))
         if let pre { kv.add("tokenizer.ggml.pre", .string(pre)) }
         kv.add("tokenizer.ggml.tokens", .array(tokens.map { .string($0) }))
+        if let scores { kv.add("tokenizer.ggml.scores", .array(scores.map { .float32($0) })) }
         if let tokenTypes { kv.add("tokenizer.ggml.token_type", .array(tokenTypes.map { .int32($0) })) }
         if !merges.isEmpty { kv.add("tokenizer.ggml.merges", .array(merges.map { .string($0) })) }
         for (k, v) in [("bos_token_id", bosTokenId), ("eos_token_id", eosTokenId), ("unknown_token_id", unknownTokenId), ("padding_token_id", paddingTokenId)] {
             if let v, v >= 0, v <= Int(UInt32.max) { kv.add("tokenizer.ggml.\(k)", .uint32(UInt32(v))) }
         }
         kv.add("tokenizer.ggml.add_bos_token", .bool(addBOS))
+        if let addEOS { kv.add("tokenizer.ggml.add_eos_token", .bool(addEOS)) }
+        if let addSpacePrefix { kv.add("tokenizer.ggml.add_space_prefix", .bool(addSpacePrefix)) }
         if let chatTemplate { kv.add("tokenizer.chat_template", .string(chatTemplate)) }
     }
 }

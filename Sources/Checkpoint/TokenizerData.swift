@@ -27,13 +27,21 @@ public struct GGUFTokenizerData: Sendable, Equatable {
     public var addBOS: Bool
     /// `tokenizer.chat_template`, when present.
     public var chatTemplate: String?
+    /// `tokenizer.ggml.scores` (SentencePiece piece scores), when present.
+    public var scores: [Float]?
+    /// `tokenizer.ggml.add_space_prefix` (SentencePiece's dummy prefix), when present.
+    public var addSpacePrefix: Bool?
+    /// `tokenizer.ggml.add_eos_token`, when present.
+    public var addEOS: Bool?
 
     public init(model: String, pre: String?, tokens: [String], merges: [String], tokenTypes: [Int32]?,
                 bosTokenId: Int?, eosTokenId: Int?, unknownTokenId: Int?, paddingTokenId: Int?,
-                addBOS: Bool, chatTemplate: String?) {
+                addBOS: Bool, chatTemplate: String?, scores: [Float]? = nil, addSpacePrefix: Bool? = nil,
+                addEOS: Bool? = nil) {
         self.model = model; self.pre = pre; self.tokens = tokens; self.merges = merges
         self.tokenTypes = tokenTypes; self.bosTokenId = bosTokenId; self.eosTokenId = eosTokenId
         self.unknownTokenId = unknownTokenId; self.paddingTokenId = paddingTokenId
         self.addBOS = addBOS; self.chatTemplate = chatTemplate
+        self.scores = scores; self.addSpacePrefix = addSpacePrefix; self.addEOS = addEOS
     }
 }

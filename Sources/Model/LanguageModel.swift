@@ -7,7 +7,8 @@ import Tokenizer
 public struct LanguageModel: Sendable {
     public var checkpoint: LoadedCheckpoint
     public var model: TransformerModel
-    public var tokenizer: BPETokenizer
+    /// Byte-level BPE (SmolLM2, …) or SentencePiece (Gemma 3), as the checkpoint says.
+    public var tokenizer: ModelTokenizer
     /// Seconds spent reading, dequantising and building.
     public var loadSeconds: Double
 
@@ -20,7 +21,7 @@ public struct LanguageModel: Sendable {
         guard let data = checkpoint.tokenizer else {
             throw ModelError.badInput("\(path): the checkpoint has no tokenizer")
         }
-        let tokenizer = try BPETokenizer(data)
+        let tokenizer = try ModelTokenizer(data)
         let model = try TransformerModel(checkpoint: checkpoint)
         checkpoint.halfTensors = [:]  // the model holds them now
         return LanguageModel(checkpoint: checkpoint, model: model, tokenizer: tokenizer,

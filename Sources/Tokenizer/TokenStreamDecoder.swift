@@ -6,7 +6,7 @@ public struct TokenStreamDecoder: Sendable {
     public init(skipSpecialTokens: Bool = false) { self.skipSpecialTokens = skipSpecialTokens }
 
     /// The text completed by `id` (possibly empty).
-    public mutating func push(_ id: Int32, _ tokenizer: BPETokenizer) -> String {
+    public mutating func push<T: TextTokenizer>(_ id: Int32, _ tokenizer: T) -> String {
         if skipSpecialTokens && tokenizer.isSpecial(id) { return "" }
         pending.append(contentsOf: tokenizer.tokenBytes(id))
         let complete = TokenStreamDecoder.completePrefix(pending)
