@@ -43,12 +43,13 @@ def main():
     ap.add_argument("--report", help="report.json whose exports hold Surgeon's compact perplexity")
     ap.add_argument("--max-rel-diff", type=float)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--bos", action="store_true", help="the text starts with BOS (tokenizers that add one: Gemma)")
     a = ap.parse_args()
 
     llm = Llama(model_path=a.gguf, n_ctx=a.seqlen, n_batch=min(512, a.seqlen), n_ubatch=min(512, a.seqlen),
                 logits_all=True, n_threads=a.threads, verbose=False)
     text = open(a.text, encoding="utf-8").read()
-    tokens = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+    tokens = llm.tokenize(text.encode("utf-8"), add_bos=a.bos, special=False)
     windows = min(a.windows, len(tokens) // a.seqlen)
     losses, seconds = window_losses(llm, tokens, a.seqlen, windows)
     ppl = math.exp(sum(losses) / len(losses))

@@ -28,6 +28,7 @@ def main():
     ap.add_argument("--surgeon-ppl", type=float)
     ap.add_argument("--report", help="report.json whose exports hold Surgeon's compact perplexity")
     ap.add_argument("--max-rel-diff", type=float)
+    ap.add_argument("--bos", action="store_true", help="the text starts with BOS (tokenizers that add one: Gemma)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -42,6 +43,8 @@ def main():
         tok = AutoTokenizer.from_pretrained(a.tokenizer or a.model)
     text = open(a.text, encoding="utf-8").read()
     ids = tok(text, add_special_tokens=False)["input_ids"]
+    if a.bos:
+        ids = [tok.bos_token_id] + ids
     windows = min(a.windows, len(ids) // a.seqlen)
     losses, start = [], time.time()
     with torch.no_grad():
