@@ -45,6 +45,7 @@ extension JobManager {
         while runningThreads > 0 { cond.wait() }
         if !store.flush() { log("stop: some job states could not be written (the disk is full?)") }
         cond.unlock()
+        eventHub.close()
     }
 
     /// Blocks until no job is queued or running, or `timeout` passes (tests, graceful drain).
@@ -246,12 +247,11 @@ extension JobManager {
             while job.state.finishedShots < upTo {
                 let shot = job.state.finishedShots + 1
                 _ = try job.state.handle(.shotFinished(shot))
-                _ = try store.append(JobEvent(time: clock.now(), kind: .checkpoint, shot: shot, message: "shot \(shot) finished"), to: id)
+                try append(JobEvent(time: clock.now(), kind: .checkpoint, shot: shot, message: "shot \(shot) finished"), to: id)
                 changed = true
             }
             if changed { job.progress = p; job.updatedAt = clock.now(); try store.save(job) }
-            _ = try store.append(JobEvent(time: clock.now(), kind: .progress, progress: p, message: p.message), to: id)
-            cond.broadcast()
+            try append(JobEvent(time: clock.now(), kind: .progress, progress: p, message: p.message), to: id)
         }
     }
 

@@ -31,6 +31,8 @@ public final class JobManager: @unchecked Sendable {
     public let runner: PruneRunner
     public let clock: WallClock
     public let options: Options
+    /// Each job's recent events and followers (SSE streams wait there, never on `cond`).
+    public let eventHub: JobEventHub
 
     let cond = NSCondition()
     var queue: JobQueue
@@ -48,6 +50,7 @@ public final class JobManager: @unchecked Sendable {
     public init(store: JobStore, runner: PruneRunner, clock: WallClock = SystemClock(), options: Options = Options()) {
         self.store = store; self.runner = runner; self.clock = clock; self.options = options
         self.queue = JobQueue(capacity: options.queueCapacity)
+        self.eventHub = JobEventHub(store: store)
     }
 
     // MARK: Reading
@@ -71,21 +74,14 @@ public final class JobManager: @unchecked Sendable {
         return (Array(page), all.count > page.count)
     }
 
-    /// Events of `id` after sequence `after`.
+    /// Events of `id` after sequence `after` (from `eventHub`, without the manager's lock).
     public func events(of id: String, after: Int) throws -> [JobEvent] {
-        cond.lock(); defer { cond.unlock() }
-        return try store.events(of: id, after: after)
+        try eventHub.events(of: id, after: after)
     }
 
-    /// Blocks until `id` has events after `after` or `timeout` passes; returns them (maybe none).
-    public func waitForEvents(of id: String, after: Int, timeout: TimeInterval) throws -> [JobEvent] {
-        let deadline = Date().addingTimeInterval(timeout)
-        cond.lock(); defer { cond.unlock() }
-        while true {
-            let events = try store.events(of: id, after: after)
-            if !events.isEmpty || stopping { return events }
-            if !cond.wait(until: deadline) { return [] }
-        }
+    /// Follows the events of `id` (an SSE stream): see `JobEventHub.Subscription`.
+    public func subscribe(to id: String) -> JobEventHub.Subscription {
+        eventHub.subscribe(id)
     }
 
     /// The runner's directory of job `id`.
@@ -141,7 +137,7 @@ public final class JobManager: @unchecked Sendable {
         }
         let job = Job(id: id, spec: spec, createdAt: now)
         do {
-            _ = try store.append(JobEvent(time: now, kind: .status, status: .queued, attempt: 1, message: "queued"), to: job.id)
+            try append(JobEvent(time: now, kind: .status, status: .queued, attempt: 1, message: "queued"), to: job.id)
         } catch {
             log("job \(id): the queued event waits in memory: \(error)")
         }
@@ -162,6 +158,7 @@ public final class JobManager: @unchecked Sendable {
         switch action {
         case .dequeue:
             queue.remove(id)
+            cond.broadcast()   // the queue changed: a worker waiting for the head's memory, `waitUntilIdle`
             record { try finish(&job, message: "cancelled before it started") }
         case .signalCancel:
             cancelFlags.insert(id)
@@ -179,6 +176,7 @@ public final class JobManager: @unchecked Sendable {
         guard job.status.isTerminal else { throw JobManagerError.notTerminal(job.status) }
         try store.delete(id)
         liveProgress[id] = nil
+        eventHub.remove(id)
     }
 
     // MARK: Helpers (call with the lock held)
@@ -199,11 +197,21 @@ public final class JobManager: @unchecked Sendable {
         if let failure { throw failure }
     }
 
-    /// Appends the status event of `job` and wakes the event waiters.
+    /// Appends the status event of `job`.
     func appendStatus(_ job: Job, message: String) throws {
-        defer { cond.broadcast() }
-        _ = try store.append(JobEvent(time: job.updatedAt, kind: .status, status: job.status, attempt: job.state.attempt,
-                                      shot: job.state.finishedShots, message: message), to: job.id)
+        try append(JobEvent(time: job.updatedAt, kind: .status, status: job.status, attempt: job.state.attempt,
+                            shot: job.state.finishedShots, message: message), to: job.id)
+    }
+
+    /// Appends `event` to the store and publishes it to the job's followers (only they wake). When the append
+    /// fails after numbering the event (it waits in the store's memory), the followers read the store again.
+    func append(_ event: JobEvent, to id: String) throws {
+        do {
+            eventHub.publish(try store.append(event, to: id), of: id)
+        } catch {
+            eventHub.resync(id)
+            throw error
+        }
     }
 
     /// Runs a persisting step whose decision already stands in memory; a disk error is logged (the store

@@ -2,7 +2,9 @@ import Foundation
 
 /// Durable home of jobs: their spec and state, their event log and a directory the runner writes
 /// into. `DiskJobStore` is the real one; `MemoryJobStore` is its twin for tests.
-/// Implementations need not be thread-safe: `JobManager` serialises every call.
+/// Implementations need not be thread-safe: `JobManager` serialises every call, except `events(of:after:)`, which
+/// `JobEventHub` calls outside the manager's lock (for a cursor older than the events it holds in memory): it must
+/// be safe beside the manager's calls, and answer every event whose `append` returned (or threw after numbering it).
 ///
 /// When the disk refuses a write (`save`, `append`: a full disk), the store still keeps the new state or event
 /// in memory, so `load` and `events` answer what the manager decided, throws, and writes it on a later `flush`.

@@ -28,30 +28,32 @@ extension SurgeonService {
         let id = job.id
         let headers = HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")])
         var response = HTTPResponse(status: 200, headers: headers, body: .stream { writer in
-            try Self.streamEvents(manager: manager, id: id, after: start, keepalive: keepalive, writer: writer)
+            try Self.streamEvents(manager.subscribe(to: id), after: start, keepalive: keepalive, writer: writer)
         })
         response.compression = .none
         return response
     }
 
-    /// Writes events after `after` as SSE until the terminal event, with `: keepalive` comments
-    /// while nothing happens. Returns when the job is terminal or deleted; throws when the client leaves.
-    static func streamEvents(manager: JobManager, id: String, after: Int, keepalive: Double, writer: HTTPBodyWriter) throws {
+    /// Writes events after `after` as SSE until the terminal event, with `: keepalive` comments while nothing
+    /// happens. Waits on the job's own channel of the event hub (never on the manager's lock). Returns when the
+    /// job is terminal or deleted (or the manager stops); throws when the client leaves.
+    static func streamEvents(_ events: JobEventHub.Subscription, after: Int, keepalive: Double, writer: HTTPBodyWriter) throws {
         let encoder = JobCoding.encoder()
         var last = after
         try writer.write("retry: 3000\n\n")
         while true {
-            var events = try manager.events(of: id, after: last)
-            if events.isEmpty {
-                guard let job = try manager.job(id), !job.status.isTerminal else { return }
-                events = try manager.waitForEvents(of: id, after: last, timeout: keepalive)
-                if events.isEmpty { try writer.write(": keepalive\n\n"); continue }
-            }
-            for e in events {
-                let data = String(decoding: try encoder.encode(e), as: UTF8.self)
-                try writer.write("id: \(e.sequence)\nevent: \(e.kind.rawValue)\ndata: \(data)\n\n")
-                last = e.sequence
-                if e.isTerminal { return }
+            switch try events.next(after: last, timeout: keepalive) {
+            case .ended:
+                return
+            case .idle:
+                try writer.write(": keepalive\n\n")
+            case .events(let batch):
+                for e in batch {
+                    let data = String(decoding: try encoder.encode(e), as: UTF8.self)
+                    try writer.write("id: \(e.sequence)\nevent: \(e.kind.rawValue)\ndata: \(data)\n\n")
+                    last = e.sequence
+                    if e.isTerminal { return }
+                }
             }
         }
     }

@@ -5,7 +5,8 @@ import Pruning
 import XCTest
 @testable import Service
 
-/// An in-process service over the in-memory store and the simulated runner (or `runner`), with two tokens.
+/// An in-process service over the in-memory store (or, with `diskStore`, the real `DiskJobStore`) and the simulated
+/// runner (or `runner`), with two tokens.
 final class ServiceHarness {
     let dataDir: URL
     let service: SurgeonService
@@ -13,11 +14,12 @@ final class ServiceHarness {
     let bob = "Bearer bob-token"
 
     convenience init(runner: SimulatedPruneRunner = SimulatedPruneRunner(layers: 2), workers: Int = 1, queueCapacity: Int = 16,
-                     configure: (inout ServiceConfig) -> Void = { _ in }, start: Bool = true) throws {
-        try self.init(runner: runner as any PruneRunner, workers: workers, queueCapacity: queueCapacity, configure: configure, start: start)
+                     diskStore: Bool = false, configure: (inout ServiceConfig) -> Void = { _ in }, start: Bool = true) throws {
+        try self.init(runner: runner as any PruneRunner, workers: workers, queueCapacity: queueCapacity, diskStore: diskStore,
+                      configure: configure, start: start)
     }
 
-    init(runner: any PruneRunner, workers: Int = 1, queueCapacity: Int = 16,
+    init(runner: any PruneRunner, workers: Int = 1, queueCapacity: Int = 16, diskStore: Bool = false,
          configure: (inout ServiceConfig) -> Void = { _ in }, start: Bool = true) throws {
         dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("surgeon-svc-\(UUID().uuidString)")
         var config = ServiceConfig()
@@ -29,7 +31,9 @@ final class ServiceHarness {
         config.tokens = [.init(name: "alice", sha256: SHA256.hex(of: Array("alice-token".utf8))),
                          .init(name: "bob", sha256: SHA256.hex(of: Array("bob-token".utf8)))]
         configure(&config)
-        let manager = JobManager(store: MemoryJobStore(scratch: dataDir.appendingPathComponent("jobs")), runner: runner,
+        let jobs = dataDir.appendingPathComponent("jobs")
+        let store: JobStore = diskStore ? try DiskJobStore(root: jobs) : MemoryJobStore(scratch: jobs)
+        let manager = JobManager(store: store, runner: runner,
                                  options: .init(workers: workers, queueCapacity: queueCapacity))
         service = try SurgeonService(config: config, manager: manager)
         if start { try manager.start() }
