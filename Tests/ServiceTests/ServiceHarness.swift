@@ -30,7 +30,7 @@ final class ServiceHarness {
                          .init(name: "bob", sha256: SHA256.hex(of: Array("bob-token".utf8)))]
         configure(&config)
         let manager = JobManager(store: MemoryJobStore(scratch: dataDir.appendingPathComponent("jobs")), runner: runner,
-                                 options: .init(workers: workers, queueCapacity: queueCapacity))
+                                 options: .init(workers: workers, queueCapacity: queueCapacity, clientText: config.clientText))
         service = try SurgeonService(config: config, manager: manager)
         if start { try manager.start() }
     }
