@@ -2,11 +2,19 @@ import CZlib
 
 /// One-shot gzip helpers.
 public enum Gzip {
-    /// Compresses `bytes` into a complete gzip member.
-    public static func compress(_ bytes: [UInt8], level: Int32 = 6) -> [UInt8] {
+    /// Compresses `bytes` into a complete gzip member; `nil` when zlib fails (never an empty "member").
+    public static func compress(_ bytes: [UInt8], level: Int32 = 6) -> [UInt8]? {
         guard let stream = try? GzipStream(level: level),
-              let head = try? stream.update(bytes), let tail = try? stream.finish() else { return [] }
+              let head = try? stream.update(bytes), let tail = try? stream.finish() else { return nil }
         return head + tail
+    }
+
+    /// What a response whose body was chosen for gzip sends: the compressed bytes (`gzipped`: send
+    /// `Content-Encoding: gzip`), or, when `compressor` fails, the identity bytes without that header.
+    public static func encodeBody(_ bytes: [UInt8], compressor: ([UInt8]) -> [UInt8]? = { compress($0) })
+        -> (body: [UInt8], gzipped: Bool) {
+        guard let zipped = compressor(bytes) else { return (bytes, false) }
+        return (zipped, true)
     }
 
     /// Decompresses gzip (or zlib) data, refusing output beyond `limit` bytes.

@@ -12,7 +12,15 @@ extension HTTPConnection {
         let chunked = head.version.minor == 1
         let isHead = head.method == "HEAD"
         let noBody = response.status < 200 || response.status == 204 || response.status == 304
-        let gzip = !noBody && shouldGzip(response, head)
+        var gzip = !noBody && shouldGzip(response, head)
+        // A bytes body is compressed before the head is written, so a compression failure sends the
+        // identity body without `Content-Encoding` (never a gzip header over an empty body).
+        var encodedBytes: [UInt8]?
+        if gzip, case .bytes(let bytes) = response.body {
+            let (body, gzipped) = Gzip.encodeBody(bytes)
+            encodedBytes = body
+            gzip = gzipped
+        }
         var headers = response.headers
         if gzip {
             headers["Content-Encoding"] = "gzip"
@@ -39,8 +47,8 @@ extension HTTPConnection {
                 return 0
             }
             switch response.body {
-            case .bytes(var bytes):
-                if gzip { bytes = Gzip.compress(bytes) }
+            case .bytes(let identity):
+                let bytes = encodedBytes ?? identity
                 text += "Content-Length: \(explicitLength ?? String(bytes.count))\r\n\r\n"
                 var out = Array(text.utf8)
                 if !isHead { out += bytes }

@@ -99,7 +99,8 @@ extension JobManager {
         let result: Result<PruneReport, Error>
         do {
             try verifyInputs(spec)
-            let progress: @Sendable (PruneProgress) -> Void = { [self] p in record(progress: p, of: id) }
+            let text = clientText(spec, output: output)
+            let progress: @Sendable (PruneProgress) -> Void = { [self] p in record(progress: p.scrubbed(text), of: id) }
             let isCancelled: @Sendable () -> Bool = { [self] in locked { cancelFlags.contains(id) || stopping } ?? true }
             let report: PruneReport
             if let contextual = runner as? any JobContextPruneRunner {
@@ -135,9 +136,11 @@ extension JobManager {
             return (job.spec, output, job.state.attempt)
         } catch {
             // Nothing can be kept for a job whose start cannot be recorded: fail it with the reason.
+            log("job \(id) could not start: \(error)")
+            let reason = clientText(of: job).describe(error)
             _ = try? job.state.handle(.fail)
-            job.error = JobFailure(code: Self.storageCode(error), message: "the job could not start: \(error)", phase: "start")
-            record { try finish(&job, message: "failed: could not start: \(error)") }
+            job.error = JobFailure(code: Self.storageCode(error), message: "the job could not start: \(reason)", phase: "start")
+            record { try finish(&job, message: "failed: could not start: \(reason)") }
             return nil
         }
     }
@@ -165,8 +168,11 @@ extension JobManager {
         do { loaded = try store.load(id) } catch { log("job \(id): \(error)"); return }
         guard var job = loaded, !job.status.isTerminal else { return }
         let phase = liveProgress[id]?.phase ?? job.progress?.phase
+        let output = try? store.outputDirectory(of: id)
+        let text = clientText(job.spec, output: output)
         switch result {
-        case .success(let report):
+        case .success(let runnerReport):
+            let report = clientReport(runnerReport, of: job, output: output, text: text)
             let running = job
             while job.state.finishedShots < report.request.shots,
                   (try? job.state.handle(.shotFinished(job.state.finishedShots + 1))) != nil {}
@@ -178,11 +184,13 @@ extension JobManager {
             if let p = liveProgress.removeValue(forKey: id) { job.progress = p }
             do { try store.save(job) } catch {
                 // The result cannot be recorded: fail the job with the reason (no `succeeded` event is sent).
+                log("job \(id): the result could not be recorded: \(error)")
+                let reason = text.describe(error)
                 var failed = running
                 failed.progress = job.progress
                 _ = try? failed.state.handle(.fail)
-                failed.error = JobFailure(code: Self.storageCode(error), message: "the result could not be recorded: \(error)", phase: "saving")
-                record { try finish(&failed, message: "failed: the result could not be recorded: \(error)") }
+                failed.error = JobFailure(code: Self.storageCode(error), message: "the result could not be recorded: \(reason)", phase: "saving")
+                record { try finish(&failed, message: "failed: the result could not be recorded: \(reason)") }
                 return
             }
             record { try appendStatus(job, message: "succeeded") }
@@ -194,11 +202,14 @@ extension JobManager {
             // Shutdown: leave the job running on disk so the next start resumes it.
             if let p = liveProgress[id] { job.progress = p; record { try store.save(job) } }
         case .failure(let error) where error is any RetryableRunnerError:
-            record { try crashed(&job, error, phase: phase) }
+            log("job \(id): \(error)")
+            record { try crashed(&job, error, reason: text.describe(error), phase: phase) }
         case .failure(let error):
+            log("job \(id) failed: \(error)")
+            let reason = text.describe(error)
             _ = try? job.state.handle(.fail)
-            job.error = JobFailure(code: Self.failureCode(of: error), message: String(describing: error), phase: phase)
-            record { try finish(&job, message: "failed: \(error)") }
+            job.error = JobFailure(code: Self.failureCode(of: error), message: reason, phase: phase)
+            record { try finish(&job, message: "failed: \(reason)") }
         }
     }
 
@@ -211,20 +222,21 @@ extension JobManager {
     /// The worker process was killed: queue the job again (attempt + 1, resumed after its last
     /// finished shot) while crash retries are left, else fail it with the reason; a job being
     /// cancelled is cancelled.
-    private func crashed(_ job: inout Job, _ error: Error, phase: String?) throws {
+    /// `reason` is the error as clients see it (`ClientText.describe`).
+    private func crashed(_ job: inout Job, _ error: Error, reason: String, phase: String?) throws {
         let retries = options.crashRetries
         let action = try job.state.handle(.crashed(maxRetries: retries))
         if let p = liveProgress.removeValue(forKey: job.id) { job.progress = p }
         switch (action, job.status) {
         case (.enqueue, _):
             try queue.enqueue(job.id, force: true)
-            try persistStatus(&job, message: "\(error); retry \(job.state.crashes) of \(retries): attempt \(job.state.attempt) resumes after shot \(job.state.finishedShots)")
+            try persistStatus(&job, message: "\(reason); retry \(job.state.crashes) of \(retries): attempt \(job.state.attempt) resumes after shot \(job.state.finishedShots)")
         case (_, .failed):
             let tried = retries == 0 ? "crash retries are off" : "after \(retries) \(retries == 1 ? "retry" : "retries")"
-            job.error = JobFailure(code: Self.failureCode(of: error), message: "\(error) (\(tried))", phase: phase)
-            try finish(&job, message: "failed: \(error) (\(tried))")
+            job.error = JobFailure(code: Self.failureCode(of: error), message: "\(reason) (\(tried))", phase: phase)
+            try finish(&job, message: "failed: \(reason) (\(tried))")
         default:
-            try finish(&job, message: "cancelled after shot \(job.state.finishedShots) (\(error))")
+            try finish(&job, message: "cancelled after shot \(job.state.finishedShots) (\(reason))")
         }
     }
 

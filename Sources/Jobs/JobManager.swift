@@ -21,9 +21,14 @@ public final class JobManager: @unchecked Sendable {
         /// head of the queue only when its plan (`JobSpec.memoryEstimateBytes`) fits beside the plans of the jobs
         /// already running; a job alone always starts (its own plan was checked at submit).
         public var memoryBudget: Int?
-        public init(workers: Int = 1, queueCapacity: Int = 16, crashRetries: Int = 2, memoryBudget: Int? = nil) {
+        /// How server paths in what clients see (job errors, event messages, progress, the report's evaluation)
+        /// are named (`ClientText`); each job adds its own inputs and directories.
+        public var clientText: ClientText
+        public init(workers: Int = 1, queueCapacity: Int = 16, crashRetries: Int = 2, memoryBudget: Int? = nil,
+                    clientText: ClientText = ClientText()) {
             self.workers = max(1, workers); self.queueCapacity = max(1, queueCapacity)
             self.crashRetries = max(0, crashRetries); self.memoryBudget = memoryBudget
+            self.clientText = clientText
         }
     }
 

@@ -38,6 +38,16 @@ public struct PruneReport: Codable, Sendable, Equatable {
             case targetSparsity = "target_sparsity", achievedSparsity = "achieved_sparsity"
             case calibrationLoss = "calibration_loss", predictedIncrease = "predicted_increase", selectedCost = "selected_cost"
         }
+
+        /// The measured figures (`perplexity`, losses, costs) are written as `null` when not finite (a diverged
+        /// prune), absent when not measured.
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(shot, forKey: .shot); try c.encode(targetSparsity, forKey: .targetSparsity)
+            try c.encode(achievedSparsity, forKey: .achievedSparsity); try c.encodeMeasured(perplexity, forKey: .perplexity)
+            try c.encode(seconds, forKey: .seconds); try c.encodeMeasured(calibrationLoss, forKey: .calibrationLoss)
+            try c.encodeMeasured(predictedIncrease, forKey: .predictedIncrease); try c.encodeMeasured(selectedCost, forKey: .selectedCost)
+        }
     }
 
     public var request: PruneRequest
@@ -90,6 +100,30 @@ public struct PruneReport: Codable, Sendable, Equatable {
         case parametersAfter = "parameters_after", perplexityBefore = "perplexity_before"
         case perplexityAfter = "perplexity_after", peakRSSBytes = "peak_rss_bytes"
         case calibrationLossAfter = "calibration_loss_after", effective, memory
+    }
+
+    /// Perplexities and losses that are not finite (NaN or infinity: a prune that diverged) are written as
+    /// `null`, which JSON can hold and a JSON encoder accepts; a figure that was not measured is absent.
+    /// Decoding reads `null` back as `nil`.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(request, forKey: .request); try c.encode(prunableParameters, forKey: .prunableParameters)
+        try c.encode(removedParameters, forKey: .removedParameters); try c.encode(achievedSparsity, forKey: .achievedSparsity)
+        try c.encode(parametersBefore, forKey: .parametersBefore); try c.encode(parametersAfter, forKey: .parametersAfter)
+        try c.encodeMeasured(perplexityBefore, forKey: .perplexityBefore); try c.encodeMeasured(perplexityAfter, forKey: .perplexityAfter)
+        try c.encodeIfPresent(evaluation, forKey: .evaluation); try c.encode(layers, forKey: .layers)
+        try c.encode(shots, forKey: .shots); try c.encode(seconds, forKey: .seconds)
+        try c.encodeIfPresent(peakRSSBytes, forKey: .peakRSSBytes); try c.encode(artifacts, forKey: .artifacts)
+        try c.encodeIfPresent(effective, forKey: .effective); try c.encodeIfPresent(memory, forKey: .memory)
+        try c.encodeMeasured(calibrationLossAfter, forKey: .calibrationLossAfter)
+    }
+}
+
+extension KeyedEncodingContainer {
+    /// A measured figure: absent when `nil`, `null` when not finite (JSON has no NaN or infinity), else the number.
+    mutating func encodeMeasured(_ value: Double?, forKey key: Key) throws {
+        guard let value else { return }
+        if value.isFinite { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
     }
 }
 

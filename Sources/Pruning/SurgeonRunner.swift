@@ -26,6 +26,7 @@ public struct SurgeonRunner: PruneRunner {
         // The memory plan, from the model's header, before any work: it refuses a budget below its minimum and a
         // disk that cannot hold what it writes, and chooses the in-memory or the streamed mode.
         let header = try CheckpointLoader.header(path: request.model)
+        try request.validate(against: header.config)
         let plan = try MemoryPlan.make(config: header.config, request: request, fileBytes: header.fileBytes,
                                        linearsAreF16: header.linearsAreF16)
         try plan.checkDisk(at: outputDirectory)

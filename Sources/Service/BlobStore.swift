@@ -37,8 +37,9 @@ public enum BlobError: Error, Equatable, Sendable {
     case tooLarge(limit: Int)
     case diskFull(String)
     case io(String)
-    case outsideRoots(String)
-    case notAFile(String)
+    /// A path `register` refuses: missing, unreadable, not a regular file or outside the allowed roots, all
+    /// alike (the client cannot tell which, so the refusal reveals nothing about the server's files).
+    case pathRefused
     case nameTaken(String)
     case clientGone
 }
@@ -169,21 +170,24 @@ public final class BlobStore: @unchecked Sendable {
     }
 
     /// Registers the server-local file `path` under `name` without copying it. Its real path
-    /// (symlinks resolved) must lie inside one of `roots` (also resolved).
+    /// (symlinks resolved) must be a readable regular file inside one of `roots` (also resolved); any other
+    /// path is refused with the one `pathRefused`, whether it exists or not (no oracle for the server's files).
     public func register(owner: String, name: String, path: String, roots: [String], now: Date,
                          describe: Describe = { _ in (nil, nil) }) throws -> BlobInfo {
-        guard let real = Self.realPath(path) else { throw BlobError.notFound(path) }
-        let inside = roots.compactMap(Self.realPath).contains { root in
-            real == root || real.hasPrefix(root.hasSuffix("/") ? root : root + "/")
+        let resolvedRoots = roots.compactMap(Self.realPath)
+        guard let real = Self.realPath(path),
+              resolvedRoots.contains(where: { real == $0 || real.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
+            throw BlobError.pathRefused
         }
-        guard inside else { throw BlobError.outsideRoots(path) }
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: real, isDirectory: &isDir), !isDir.boolValue else { throw BlobError.notAFile(path) }
-        let attrs = try FileManager.default.attributesOfItem(atPath: real)
-        let digest = try SHA256.digest(ofFile: real)
+        guard FileManager.default.fileExists(atPath: real, isDirectory: &isDir), !isDir.boolValue,
+              FileManager.default.isReadableFile(atPath: real),
+              let attrs = try? FileManager.default.attributesOfItem(atPath: real),
+              let digest = try? SHA256.digest(ofFile: real) else { throw BlobError.pathRefused }
         var info = BlobInfo(name: name, owner: owner, size: (attrs[.size] as? Int) ?? 0, sha256: SHA256.hex(digest),
                             source: "path", path: real, createdAt: now)
         (info.model, info.inspectionError) = describe(real)
+        info.inspectionError = info.inspectionError?.replacingOccurrences(of: real, with: name).replacingOccurrences(of: path, with: name)
         return try lock.withLock {
             if get(owner: owner, name: name) != nil { throw BlobError.nameTaken(name) }
             try saveMeta(info)

@@ -126,7 +126,11 @@ extension Problem {
         Problem("job_not_terminal", 409, "Conflict", "the job is \(status.rawValue); only finished jobs can be deleted")
     }
     static func nameTaken(_ name: String) -> Problem { Problem("name_taken", 409, "Conflict", "\(name) already exists") }
-    static func pathNotAllowed(_ detail: String) -> Problem { Problem("path_not_allowed", 403, "Forbidden", detail) }
+    /// Every path `POST /v1/models` or `/v1/texts` refuses gets this one answer, whether the path exists or not.
+    static func pathNotAllowed() -> Problem {
+        Problem("path_not_allowed", 403, "Forbidden",
+                "the path is not a readable regular file inside an allowed root (allowed_roots in the server's config)")
+    }
     static func rangeNotSatisfiable(size: Int) -> Problem {
         var p = Problem("range_not_satisfiable", 416, "Range Not Satisfiable", "the file has \(size) bytes")
         p.headers = [("Content-Range", "bytes */\(size)")]
@@ -134,4 +138,8 @@ extension Problem {
     }
     static func notReady(_ detail: String) -> Problem { Problem("not_ready", 503, "Service Unavailable", detail) }
     static func internalError(_ detail: String) -> Problem { Problem("internal_error", 500, "Internal Server Error", detail) }
+    /// A response value the JSON encoder refused (the server log has the encoder's error).
+    static func encodingFailed(_ what: String) -> Problem {
+        internalError("the \(what) response could not be encoded as JSON; the server log has the details")
+    }
 }

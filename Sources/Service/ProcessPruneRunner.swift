@@ -6,7 +6,8 @@ import Pruning
 /// `surgeon worker --job-dir <output>`, so a job that runs out of memory or crashes takes only
 /// itself down, and each job has its own OpenBLAS thread pool.
 ///
-/// Per run it writes `request.json` into the output directory, starts the worker (its own process
+/// Per run it writes `request.json` into the output directory (removed when the worker exits: it holds
+/// server paths, and the output directory is the job's artifacts), starts the worker (its own process
 /// group; the worker asks for SIGKILL when the server dies), turns its stdout JSON lines
 /// (`WorkerMessage`) into `progress` calls and log lines (`surgeon job <id>: …` on stderr, as
 /// `RealPruneRunner` does) and supervises it every `pollInterval` seconds:
@@ -105,6 +106,8 @@ public struct ProcessPruneRunner: JobContextPruneRunner {
             Thread.sleep(forTimeInterval: pollInterval)
         }
         let termination = child.reap()
+        // request.json holds server paths and would otherwise be listed as an artifact; every run writes it anew.
+        try? FileManager.default.removeItem(at: outputDirectory.appendingPathComponent("request.json"))
         return try outcome(termination, session: session, output: outputDirectory,
                            cancelRequested: cancelSentAt != nil, overLimit: overLimit)
     }

@@ -4,9 +4,14 @@ import Jobs
 
 /// Response builders shared by the handlers.
 enum Reply {
-    /// `value` as JSON with `status`.
+    /// `value` as JSON with `status`; a value that cannot be encoded (a non-finite number where the type
+    /// has no representation for it) is logged and answered with a 500 `internal_error`, never a made-up body.
     static func json<T: Encodable>(_ status: Int, _ value: T, headers: [(String, String)] = []) -> HTTPResponse {
-        let body = (try? JobCoding.encoder().encode(value)) ?? Data("{}".utf8)
+        let body: Data
+        do { body = try JobCoding.encoder().encode(value) } catch {
+            FileHandle.standardError.write(Data("surgeon: a \(T.self) response could not be encoded as JSON: \(error)\n".utf8))
+            return Problem.encodingFailed(String(describing: T.self)).response(instance: "")
+        }
         var h = HTTPHeaders([("Content-Type", "application/json")])
         for (k, v) in headers { h.add(k, v) }
         return HTTPResponse(status: status, headers: h, body: .bytes(Array(body)))

@@ -119,9 +119,8 @@ extension SurgeonService {
         case .tooLarge(let limit): return .tooLarge(limit: limit)
         case .diskFull(let m): return .insufficientStorage("the server ran out of disk space (\(m)); nothing was stored")
         case .io(let m): return .internalError(m)
-        case .notFound(let p): return .validation([.init("/path", "\(p) does not exist")])
-        case .outsideRoots(let p): return .pathNotAllowed("\(p) is not inside an allowed root (allowed_roots in the config)")
-        case .notAFile(let p): return .validation([.init("/path", "\(p) is not a regular file")])
+        case .notFound(let name): return .notFound(name)
+        case .pathRefused: return .pathNotAllowed()
         case .nameTaken(let n): return .nameTaken(n)
         case .clientGone: return Problem("client_gone", 400, "Bad Request", "the upload body ended early or broke its framing")
         }

@@ -7,12 +7,17 @@ extension SurgeonService {
 
     func readyz(_ c: RouteContext) throws -> HTTPResponse {
         let probe = URL(fileURLWithPath: config.dataDir).appendingPathComponent("tmp/.ready-probe")
+        // Unauthenticated: the reasons name no paths and carry no error text (the log has both).
         do { try AtomicFile.write(Data("ok".utf8), to: probe) } catch {
-            throw Problem.notReady("the data directory \(config.dataDir) is not writable: \(error)")
+            FileHandle.standardError.write(Data("surgeon: readyz: \(probe.path) cannot be written: \(error)\n".utf8))
+            throw Problem.notReady("the data directory is not writable")
         }
         _ = try? FileManager.default.removeItem(at: probe)
         guard manager.isRunning else { throw Problem.notReady("the job workers are not running") }
-        do { _ = try manager.statistics() } catch { throw Problem.notReady("the job store cannot be read: \(error)") }
+        do { _ = try manager.statistics() } catch {
+            FileHandle.standardError.write(Data("surgeon: readyz: the job store cannot be read: \(error)\n".utf8))
+            throw Problem.notReady("the job store cannot be read")
+        }
         return Reply.json(200, ["status": "ready"])
     }
 

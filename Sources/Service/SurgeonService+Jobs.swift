@@ -1,4 +1,5 @@
 import Foundation
+import Checkpoint
 import HTTP
 import Jobs
 import Pruning
@@ -34,6 +35,8 @@ extension SurgeonService {
         var parser = JobRequestParser()
         let parsed = parser.parse(body)
         var errors = parser.errors
+        // The one validation (`PruneRequest.validate`, as `surgeon prune` runs it), before names are resolved.
+        errors += parser.validationErrors()
         var resolved = parsed
         var modelInfo: BlobInfo?
         if let request = parsed {
@@ -54,7 +57,11 @@ extension SurgeonService {
                 }
             }
         }
-        if errors.isEmpty, let resolved { errors = JobRequestParser.runnerErrors(resolved) }
+        if errors.isEmpty, let resolved { errors = JobRequestParser.fieldErrors(resolved.fileErrors()) }
+        // What the model's header decides (read without the weights), as the runner would check it after loading.
+        if errors.isEmpty, let resolved, let modelInfo, let header = try? CheckpointLoader.header(path: modelInfo.path) {
+            errors = JobRequestParser.fieldErrors(resolved, against: header.config)
+        }
         guard errors.isEmpty, let request = parsed, let resolved, let modelInfo else { throw Problem.validation(errors) }
 
         // The job's plan under its budget (the request's, at most the per-job limit): it runs in memory when that

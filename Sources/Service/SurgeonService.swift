@@ -24,6 +24,8 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
     private var inFlightKeys: Set<String> = []
     /// Per-job memory limit in bytes.
     public let memoryLimit: Int
+    /// How server places are named in what clients see (`ServiceConfig.clientText`).
+    let clientText: ClientText
 
     /// A service over `manager`, keeping models and texts under `config.dataDir`.
     public init(config: ServiceConfig, manager: JobManager, tokens: [ServiceConfig.Token]? = nil, clock: WallClock = SystemClock()) throws {
@@ -36,6 +38,7 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
         self.texts = try BlobStore(root: data.appendingPathComponent("texts", isDirectory: true), tmp: tmp)
         self.auth = TokenAuthenticator(tokens: try tokens ?? config.allTokens())
         self.memoryLimit = config.maxJobMemoryBytes ?? Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8)
+        self.clientText = config.clientText
         let routes = Self.routes()
         metrics = Metrics(routes: routes.routes.map(\.template) + ["unmatched"])
         router = routes
@@ -48,7 +51,8 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
         let manager = JobManager(store: store, runner: runner,
                                  options: .init(workers: config.workers, queueCapacity: config.queueCapacity,
                                                 crashRetries: config.jobCrashRetries,
-                                                memoryBudget: config.memoryBudgetBytes ?? Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8)))
+                                                memoryBudget: config.memoryBudgetBytes ?? Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8),
+                                                clientText: config.clientText))
         return try SurgeonService(config: config, manager: manager)
     }
 
@@ -81,11 +85,11 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
                 response = try route.action.run(self, RouteContext(request: request, params: params, owner: owner, template: template))
             }
         } catch let p as Problem {
-            response = p.response(instance: request.path)
+            response = clientResponse(p, instance: request.path)
         } catch let e as HTTPError {
-            response = Problem.body(e).response(instance: request.path)
+            response = clientResponse(Problem.body(e), instance: request.path)
         } catch {
-            response = Problem.internalError(String(describing: error)).response(instance: request.path)
+            response = clientResponse(Problem.internalError(String(describing: error)), instance: request.path)
         }
         response = countingBytesOut(response)
         response.route = template
@@ -100,10 +104,19 @@ public final class SurgeonService: HTTPHandler, @unchecked Sendable {
         guard let path = HTTPRequestTarget.split(head.target)?.path,
               case .found(let route, _) = router.match(method: head.method, path: path), route.action.authenticated,
               case .failure(let problem) = auth.authenticate(head.headers["Authorization"]) else { return nil }
-        var response = countingBytesOut(problem.response(instance: path))
+        var response = countingBytesOut(clientResponse(problem, instance: path))
         response.route = route.template
         metrics.record(route: route.template, method: head.method, status: response.status, seconds: 0)
         return response
+    }
+
+    /// The response for `problem` with its detail as clients may see it (`Problem.forClient`); the detail of a
+    /// server-side failure (5xx) is logged in full first.
+    func clientResponse(_ problem: Problem, instance: String) -> HTTPResponse {
+        if problem.status >= 500 {
+            FileHandle.standardError.write(Data("surgeon: \(instance): \(problem.status) \(problem.code): \(problem.detail)\n".utf8))
+        }
+        return problem.forClient(clientText).response(instance: instance)
     }
 
     private func countingBytesOut(_ r: HTTPResponse) -> HTTPResponse {

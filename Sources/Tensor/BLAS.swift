@@ -72,8 +72,9 @@ public func matmulNaive(_ a: Tensor, _ b: Tensor, transposeB: Bool = false) -> T
     return out
 }
 
-/// Sets the number of threads OpenBLAS uses for subsequent calls.
-public func setBLASThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+/// Sets the configured number of threads OpenBLAS uses (`BLASThreads.configure`): at once, or, while a
+/// single-threaded section runs, when the last one ends.
+public func setBLASThreads(_ n: Int) { BLASThreads.configure(n) }
 
-/// The number of threads OpenBLAS currently uses.
+/// The number of threads OpenBLAS currently uses (1 inside a single-threaded section).
 public func blasThreads() -> Int { Int(openblas_get_num_threads()) }

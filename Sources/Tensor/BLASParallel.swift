@@ -15,7 +15,8 @@ public enum BLASParallel {
 
     /// Calls `body(item, worker)` for every `item` in `0..<count`, items taken in ascending order by
     /// `workers` threads (`worker` in `0..<workers` names the thread, for per-thread scratch). BLAS runs
-    /// single-threaded meanwhile and its thread count is restored afterwards. With one worker, runs inline.
+    /// single-threaded meanwhile (`BLASThreads.singleThreaded`: nested or concurrent sections share one
+    /// reference-counted owner, so the configured count comes back when the last one ends). With one worker, runs inline.
     public static func forEach(count: Int, workers: Int, schedule: Schedule = .dynamic,
                                _ body: (_ item: Int, _ worker: Int) -> Void) {
         let w = max(1, min(workers, count))
@@ -23,15 +24,14 @@ public enum BLASParallel {
             for i in 0..<count { body(i, 0) }
             return
         }
-        let saved = blasThreads()
-        setBLASThreads(1)
-        defer { setBLASThreads(saved) }
-        withoutActuallyEscaping(body) { body in
-            let queue = Queue(count: count, body: body)
-            DispatchQueue.concurrentPerform(iterations: w) { worker in
-                switch schedule {
-                case .dynamic: while let i = queue.take() { queue.body(i, worker) }
-                case .interleaved: for i in stride(from: worker, to: count, by: w) { queue.body(i, worker) }
+        BLASThreads.singleThreaded {
+            withoutActuallyEscaping(body) { body in
+                let queue = Queue(count: count, body: body)
+                DispatchQueue.concurrentPerform(iterations: w) { worker in
+                    switch schedule {
+                    case .dynamic: while let i = queue.take() { queue.body(i, worker) }
+                    case .interleaved: for i in stride(from: worker, to: count, by: w) { queue.body(i, worker) }
+                    }
                 }
             }
         }

@@ -5,11 +5,23 @@ import XCTest
 final class GzipTests: XCTestCase {
     func testCompress_RoundTripsThroughDecompress() throws {
         let input = Array(String(repeating: "the llm surgeon prunes weights ", count: 1000).utf8)
-        let zipped = Gzip.compress(input)
+        let zipped = try XCTUnwrap(Gzip.compress(input))
         XCTAssertEqual(Array(zipped.prefix(2)), [0x1f, 0x8b], "gzip magic")
         XCTAssertLessThan(zipped.count, input.count / 10)
         XCTAssertEqual(try Gzip.decompress(zipped), input)
-        XCTAssertEqual(try Gzip.decompress(Gzip.compress([])), [])
+        XCTAssertEqual(try Gzip.decompress(XCTUnwrap(Gzip.compress([]))), [])
+    }
+
+    /// A body chosen for gzip whose compression fails goes out as identity bytes, flagged so that the
+    /// response carries no `Content-Encoding: gzip` (before: an empty body under a gzip header).
+    func testEncodeBody_WhenCompressionFails_SendsTheIdentityBodyUnflagged() throws {
+        let input = Array("{\"status\":\"ok\"}".utf8)
+        let failed = Gzip.encodeBody(input, compressor: { _ in nil })
+        XCTAssertEqual(failed.body, input)
+        XCTAssertFalse(failed.gzipped)
+        let ok = Gzip.encodeBody(input)
+        XCTAssertTrue(ok.gzipped)
+        XCTAssertEqual(try Gzip.decompress(ok.body), input)
     }
 
     func testGzipStream_OutputIsReadableByTheGzipTool() throws {
@@ -37,8 +49,8 @@ final class GzipTests: XCTestCase {
         XCTAssertEqual(try decoder.feed(first), "data: one\n\n")
     }
 
-    func testTruncatedInput_Throws() {
-        let zipped = Gzip.compress(Array(repeating: 7, count: 10_000))
+    func testTruncatedInput_Throws() throws {
+        let zipped = try XCTUnwrap(Gzip.compress(Array(repeating: 7, count: 10_000)))
         XCTAssertThrowsError(try Gzip.decompress(Array(zipped.prefix(zipped.count / 2))))
     }
 

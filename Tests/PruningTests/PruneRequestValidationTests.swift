@@ -44,4 +44,42 @@ final class PruneRequestValidationTests: XCTestCase {
         let back = try JSONDecoder().decode(PruneRequest.self, from: JSONEncoder().encode(r))
         XCTAssertEqual(back, r)
     }
+
+    /// Every limit of `PruneRequest.Limits`: both bounds pass, one past each fails with `field: must be … got …`.
+    func testLimits_AcceptTheBoundsAndRefuseOnePast() {
+        typealias L = PruneRequest.Limits
+        let ints: [(String, WritableKeyPath<PruneRequest, Int>, ClosedRange<Int>)] = [
+            ("shots", \.shots, L.shots), ("samples", \.samples, L.samples), ("seqlen", \.seqlen, L.seqlen),
+            ("eval_seqlen", \.evalSeqlen, L.evalSeqlen), ("max_correlate", \.maxCorrelate, L.maxCorrelate),
+            ("lora_rank", \.loraRank, L.loraRank), ("lora_epochs", \.loraEpochs, L.loraEpochs),
+            ("eval_offset", \.evalOffset, L.evalOffset), ("eval_every", \.evalEvery, L.evalEvery),
+            ("uniform_multiple", \.uniformMultiple, L.uniformMultiple),
+        ]
+        for (field, path, range) in ints {
+            for ok in [range.lowerBound, range.upperBound] {
+                var r = base(); r[keyPath: path] = ok
+                XCTAssertEqual(r.fieldErrors(), [], "\(field) \(ok)")
+            }
+            for bad in [range.lowerBound - 1, range.upperBound + 1] {
+                var r = base(); r[keyPath: path] = bad
+                XCTAssertEqual(r.fieldErrors(), ["\(field): must be an integer in \(range.lowerBound)...\(range.upperBound), got \(bad)"])
+            }
+        }
+        var r = base(); r.seed = L.seed.upperBound
+        XCTAssertEqual(r.fieldErrors(), [])
+        r.seed += 1
+        XCTAssertEqual(r.fieldErrors(), ["seed: must be an integer in 0...2147483647, got 2147483648"])
+        r = base(); r.eval = "e.txt"; r.evalWindows = L.evalWindows.upperBound
+        XCTAssertEqual(r.fieldErrors(), [])
+        r.evalWindows = 0
+        XCTAssertEqual(r.fieldErrors(), ["eval_windows: must be an integer in 1...100000, got 0"])
+        for d in [0.0, 1e6] { r = base(); r.dampG = d; r.dampA = d; XCTAssertEqual(r.fieldErrors(), [], "damping \(d)") }
+        r = base(); r.dampA = 1e6 + 1
+        XCTAssertEqual(r.fieldErrors(), ["damp_a: must be a number in 0.0...1000000.0, got 1000001.0"])
+        r = base(); r.memoryBudget = L.memoryBudget.lowerBound
+        XCTAssertEqual(r.fieldErrors(), [])
+        r.memoryBudget = L.memoryBudget.lowerBound - 1
+        XCTAssertEqual(r.fieldErrors().count, 1)
+        for s in [1e-9, 1 - 1e-9] { r = base(); r.sparsity = s; XCTAssertEqual(r.fieldErrors(), [], "sparsity \(s)") }
+    }
 }

@@ -58,6 +58,7 @@ final class ProcessRunnerTests: XCTestCase {
         let (report, fixture) = try writeReportFixture()
         let (r, lines) = try runner("""
             echo "$@" > "$DIR/argv"
+            cp "$DIR/request.json" "$DIR/request-seen"
             echo '\(Self.progressShot1)'
             echo '{"kind":"log","message":"resuming after shot 1 of 2"}'
             echo 'not json'
@@ -70,8 +71,10 @@ final class ProcessRunnerTests: XCTestCase {
         XCTAssertEqual(progress.all.map(\.message), ["curvature", "resuming after shot 1 of 2"])
         XCTAssertEqual(progress.all.map(\.shot), [1, 1])
         XCTAssertEqual(lines.all, ["surgeon job job_test: resuming after shot 1 of 2", "surgeon job job_test: worker: not json"])
-        let written = try JSONDecoder().decode(PruneRequest.self, from: Data(contentsOf: output().appendingPathComponent("request.json")))
-        XCTAssertEqual(written, request)
+        let written = try JSONDecoder().decode(PruneRequest.self, from: Data(contentsOf: output().appendingPathComponent("request-seen")))
+        XCTAssertEqual(written, request, "the worker reads the request from request.json")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output().appendingPathComponent("request.json").path),
+                       "removed once the worker exits: it holds server paths and would be an artifact")
         let argv = try String(contentsOf: output().appendingPathComponent("argv"), encoding: .utf8)
         XCTAssertEqual(argv, "worker --job-dir \(output().path) --parent-pid \(getpid()) --blas-threads 2\n")
     }

@@ -34,7 +34,7 @@ final class ServiceHarness {
         let jobs = dataDir.appendingPathComponent("jobs")
         let store: JobStore = diskStore ? try DiskJobStore(root: jobs) : MemoryJobStore(scratch: jobs)
         let manager = JobManager(store: store, runner: runner,
-                                 options: .init(workers: workers, queueCapacity: queueCapacity))
+                                 options: .init(workers: workers, queueCapacity: queueCapacity, clientText: config.clientText))
         service = try SurgeonService(config: config, manager: manager)
         if start { try manager.start() }
     }

@@ -49,3 +49,47 @@ final class BLASParallelTests: XCTestCase {
         }
     }
 }
+
+/// OpenBLAS's thread count is process-global: `BLASThreads` owns it for every parallel section.
+final class BLASThreadsTests: XCTestCase {
+    /// Two jobs in one process each run parallel sections (some nested) at once. Before, each section saved
+    /// the count it found and restored it, so a section that started inside another's saved 1 and left
+    /// OpenBLAS on one thread for good; now the last section to end restores the configured count.
+    func testConcurrentAndNestedSections_EndOnTheConfiguredCount() {
+        let saved = BLASThreads.configured
+        setBLASThreads(3)
+        defer { setBLASThreads(saved) }
+        final class Seen: @unchecked Sendable {
+            let lock = NSLock()
+            var countsInside = Set<Int>()
+            func add(_ n: Int) { _ = lock.withLock { countsInside.insert(n) } }
+        }
+        let seen = Seen()
+        DispatchQueue.concurrentPerform(iterations: 8) { job in
+            for round in 0..<50 {
+                BLASParallel.forEach(count: 4, workers: 2) { i, _ in
+                    seen.add(blasThreads())
+                    if (job + round + i) % 3 == 0 {
+                        BLASParallel.forEach(count: 2, workers: 2) { _, _ in seen.add(blasThreads()) }
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(seen.countsInside, [1], "BLAS is single-threaded inside every section")
+        XCTAssertEqual(BLASThreads.activeSections, 0)
+        XCTAssertEqual(blasThreads(), 3, "the configured count, not a count some section saved")
+    }
+
+    /// A count configured while a section runs takes effect when the last section ends, not before.
+    func testConfigureDuringASection_AppliesWhenTheLastSectionEnds() {
+        let saved = BLASThreads.configured
+        setBLASThreads(2)
+        defer { setBLASThreads(saved) }
+        BLASThreads.singleThreaded {
+            BLASThreads.singleThreaded { setBLASThreads(4) }
+            XCTAssertEqual(blasThreads(), 1, "still inside the outer section")
+            XCTAssertEqual(BLASThreads.configured, 4)
+        }
+        XCTAssertEqual(blasThreads(), 4)
+    }
+}
