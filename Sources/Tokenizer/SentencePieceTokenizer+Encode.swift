@@ -23,7 +23,7 @@ extension SentencePieceTokenizer {
     /// What one `encode` call remembers across its words.
     struct EncodeState {
         /// `left << 32 | right` → `rank << 32 | merged id`, or `UInt64.max` when the pair does not merge.
-        var pairs: [UInt64: UInt64] = [:]
+        var pairs = PairTable()
         var words: [ArraySlice<UInt32>: [Int32]] = [:]
         var symbols: [Int32] = []
     }
@@ -61,41 +61,45 @@ extension SentencePieceTokenizer {
     /// `rank << 32 | merged id` of the pair, or nil: the pieces joined must be a token; rank is the
     /// merged token's id, then the longer left piece first.
     @inline(__always)
-    func lookup(_ a: Int32, _ b: Int32, _ pairs: inout [UInt64: UInt64]) -> UInt64? {
+    func lookup(_ a: Int32, _ b: Int32, _ pairs: inout PairTable) -> UInt64? {
         let key = UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))
-        if let cached = pairs[key] { return cached == UInt64.max ? nil : cached }
+        if let cached = pairs.get(key) { return cached == UInt64.max ? nil : cached }
         guard let merged = ids[pieces[Int(a)] + pieces[Int(b)]] else {  // bytes: no canonical equivalence
-            pairs[key] = UInt64.max
+            pairs.set(key, UInt64.max)
             return nil
         }
         let rank = UInt64(UInt32(merged)) << 8 | UInt64(255 - scalarLength[Int(a)])
         let entry = rank << 32 | UInt64(UInt32(merged))
-        pairs[key] = entry
+        pairs.set(key, entry)
         return entry
     }
 
     /// Applies merges lowest rank first, leftmost first among equal ranks: a heap over a linked list.
-    func merge(_ symbols: inout [Int32], pairs: inout [UInt64: UInt64]) {
+    /// `rankAt[p]` is the rank of the pair starting at `p` now, so a stale heap entry is told without a lookup.
+    func merge(_ symbols: inout [Int32], pairs: inout PairTable) {
         let n = symbols.count
         guard n > 1 else { return }
         var next = [Int32](unsafeUninitializedCapacity: n) { b, c in for i in 0..<n { b[i] = Int32(i + 1) }; c = n }
         var previous = [Int32](unsafeUninitializedCapacity: n) { b, c in for i in 0..<n { b[i] = Int32(i - 1) }; c = n }
-        var alive = [Bool](repeating: true, count: n)
+        var rankAt = [UInt32](repeating: UInt32.max, count: n)
         var heap = MinHeap()
         func push(_ position: Int) {
             let after = Int(next[position])
-            guard after < n, let entry = lookup(symbols[position], symbols[after], &pairs) else { return }
+            guard after < n, let entry = lookup(symbols[position], symbols[after], &pairs) else {
+                rankAt[position] = UInt32.max
+                return
+            }
+            rankAt[position] = UInt32(truncatingIfNeeded: entry >> 32)
             heap.push((entry >> 32) << 32 | UInt64(position))
         }
         for position in 0..<(n - 1) { push(position) }
         while let top = heap.pop() {
-            let rank = top >> 32
+            let rank = UInt32(truncatingIfNeeded: top >> 32)
             let position = Int(top & 0xFFFF_FFFF)
-            guard alive[position], Int(next[position]) < n,
-                  let entry = lookup(symbols[position], symbols[Int(next[position])], &pairs), entry >> 32 == rank else { continue }
+            guard rankAt[position] == rank else { continue }  // stale (or merged away: UInt32.max)
             let removed = Int(next[position])
-            symbols[position] = Int32(truncatingIfNeeded: entry & 0xFFFF_FFFF)
-            alive[removed] = false
+            symbols[position] = Int32(rank >> 8)  // the rank's high bits are the merged id
+            rankAt[removed] = UInt32.max
             next[position] = next[removed]
             if Int(next[removed]) < n { previous[Int(next[removed])] = Int32(position) }
             push(position)
@@ -109,5 +113,48 @@ extension SentencePieceTokenizer {
             position = Int(next[position])
         }
         symbols = merged
+    }
+}
+
+/// An open-addressing hash table `UInt64 → UInt64` (keys never `UInt64.max`), cheaper than `Dictionary`'s
+/// seeded hashing for the pair cache.
+struct PairTable {
+    private var keys = [UInt64](repeating: UInt64.max, count: 1 << 12)
+    private var values = [UInt64](repeating: 0, count: 1 << 12)
+    private var count = 0
+
+    @inline(__always)
+    private func slot(_ key: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+    }
+
+    @inline(__always)
+    func get(_ key: UInt64) -> UInt64? {
+        let mask = keys.count - 1
+        var i = slot(key, mask)
+        while true {
+            let k = keys[i]
+            if k == key { return values[i] }
+            if k == UInt64.max { return nil }
+            i = (i + 1) & mask
+        }
+    }
+
+    mutating func set(_ key: UInt64, _ value: UInt64) {
+        if (count + 1) * 2 > keys.count { grow() }
+        let mask = keys.count - 1
+        var i = slot(key, mask)
+        while keys[i] != UInt64.max && keys[i] != key { i = (i + 1) & mask }
+        if keys[i] == UInt64.max { count += 1 }
+        keys[i] = key
+        values[i] = value
+    }
+
+    private mutating func grow() {
+        let oldKeys = keys, oldValues = values
+        keys = [UInt64](repeating: UInt64.max, count: oldKeys.count * 2)
+        values = [UInt64](repeating: 0, count: oldKeys.count * 2)
+        count = 0
+        for (k, v) in zip(oldKeys, oldValues) where k != UInt64.max { set(k, v) }
     }
 }

@@ -22,6 +22,21 @@ final class GGUFWriterTests: XCTestCase {
         XCTAssertEqual(a, b)
     }
 
+    func testSentencePieceTokenizerFields_SurviveTheRoundTrip() throws {
+        var ck = try tinyFixture()
+        guard case .gguf(var t)? = ck.tokenizer else { return XCTFail("no GGUF tokenizer") }
+        XCTAssertNil(t.scores)
+        t.model = "llama"
+        t.scores = t.tokens.indices.map { -Float($0) / 4 }
+        t.addSpacePrefix = false
+        t.addEOS = false
+        ck.tokenizer = .gguf(t)
+        let back = try reread(try GGUFWriter.encode(ck, storage: .F32))
+        guard case .gguf(let b)? = back.tokenizer else { return XCTFail("tokenizer lost") }
+        XCTAssertEqual(b, t)
+        XCTAssertEqual(b.scores?.count, t.tokens.count)
+    }
+
     func testWriteF16AndQ8_0_RoundTripWithinQuantisationError() throws {
         let ck = try tinyFixture()
         for (storage, tol) in [(GGUFWriter.StorageType.F16, Float(1e-3)), (.Q8_0, 4e-3)] {
