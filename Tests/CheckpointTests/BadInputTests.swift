@@ -78,7 +78,7 @@ final class BadInputTests: XCTestCase {
     func testUnsupportedArchitecture_NamesSupportedOnes() {
         var g = GGUFBuilder.tinyLlama()
         g.kv[0].1 = .string("falcon")
-        assertThrows(g.bytes()) { $0 == .unsupportedArchitecture(path: "test.gguf", found: "falcon", supported: ["llama", "mistral", "qwen2"]) }
+        assertThrows(g.bytes()) { $0 == .unsupportedArchitecture(path: "test.gguf", found: "falcon", supported: ["llama", "mistral", "qwen2", "gemma3"]) }
     }
 
     func testTokenIdOutsideVocabulary_ThrowsMalformed() {

@@ -91,7 +91,7 @@ final class HFDirectoryReaderTests: XCTestCase {
         let json = try JSONDecoder().decode(JSONValue.self, from: Data("{\"model_type\":\"gpt_neox\"}".utf8))
         XCTAssertThrowsError(try ModelConfig(huggingFace: json, path: "x/config.json")) { e in
             XCTAssertEqual(e as? CheckpointError, .unsupportedArchitecture(path: "x/config.json", found: "gpt_neox",
-                                                                          supported: ["llama", "mistral", "qwen2", "opt"]))
+                                                                          supported: ["llama", "mistral", "qwen2", "gemma3_text", "opt"]))
             XCTAssertTrue("\(e)".contains("llama, mistral, qwen2, opt"))
         }
     }
