@@ -81,6 +81,11 @@ public struct PruneReport: Codable, Sendable, Equatable {
     }
     /// Mean calibration loss of the pruned model (the last shot's increase is this minus its `calibration_loss`).
     public var calibrationLossAfter: Double? = nil
+    /// The zero fraction of the input model's prunable weights before any shot. Quantised checkpoints hold
+    /// exact zeros (Gemma 3 270M's Q4_K_M: 4.5 %), which `achieved_sparsity` counts with the pruned ones;
+    /// rows/columns and coupled targets count whole structures, so there `achieved_sparsity` exceeds the target
+    /// by the zeros outside the removed structures.
+    public var sparsityBefore: Double? = nil
 
     public init(request: PruneRequest, prunableParameters: Int, removedParameters: Int, parametersBefore: Int,
                 parametersAfter: Int, perplexityBefore: Double?, perplexityAfter: Double?, evaluation: String?,
@@ -99,7 +104,7 @@ public struct PruneReport: Codable, Sendable, Equatable {
         case achievedSparsity = "achieved_sparsity", parametersBefore = "parameters_before"
         case parametersAfter = "parameters_after", perplexityBefore = "perplexity_before"
         case perplexityAfter = "perplexity_after", peakRSSBytes = "peak_rss_bytes"
-        case calibrationLossAfter = "calibration_loss_after", effective, memory
+        case calibrationLossAfter = "calibration_loss_after", effective, memory, sparsityBefore = "sparsity_before"
     }
 
     /// Perplexities and losses that are not finite (NaN or infinity: a prune that diverged) are written as
@@ -116,6 +121,7 @@ public struct PruneReport: Codable, Sendable, Equatable {
         try c.encodeIfPresent(peakRSSBytes, forKey: .peakRSSBytes); try c.encode(artifacts, forKey: .artifacts)
         try c.encodeIfPresent(effective, forKey: .effective); try c.encodeIfPresent(memory, forKey: .memory)
         try c.encodeMeasured(calibrationLossAfter, forKey: .calibrationLossAfter)
+        try c.encodeMeasured(sparsityBefore, forKey: .sparsityBefore)
     }
 }
 

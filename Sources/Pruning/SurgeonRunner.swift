@@ -72,6 +72,7 @@ public struct SurgeonRunner: PruneRunner {
 
         // Resume after the last finished shot, or measure the dense model first.
         var shots = ShotCheckpoint.finishedShots(in: outputDirectory)
+        let sparsityBefore = Self.sparsity(lm.model)
         if let last = shots.last {
             try ShotCheckpoint.restore(model: &lm.model, output: outputDirectory, shot: last.shot)
             log?("resuming after shot \(last.shot) of \(request.shots)")
@@ -204,6 +205,7 @@ public struct SurgeonRunner: PruneRunner {
                                  peakRSSBytes: PhaseTimer.peakRSSBytes(), artifacts: files + ["report.json"])
         report.seconds["total"] = timer.elapsed
         report.calibrationLossAfter = lossAfter
+        report.sparsityBefore = sparsityBefore
         report.effective = EffectiveSettings(request: request)
         report.memory = PruneReport.Memory(plan: plan, measured: timer.peaks.merging(shotPeaks) { max($0, $1) })
         try ShotCheckpoint.writeJSON(report, to: outputDirectory.appendingPathComponent("report.json"))

@@ -92,7 +92,7 @@ final class HFDirectoryReaderTests: XCTestCase {
         XCTAssertThrowsError(try ModelConfig(huggingFace: json, path: "x/config.json")) { e in
             XCTAssertEqual(e as? CheckpointError, .unsupportedArchitecture(path: "x/config.json", found: "gpt_neox",
                                                                           supported: ["llama", "mistral", "qwen2", "gemma3_text", "opt"]))
-            XCTAssertTrue("\(e)".contains("llama, mistral, qwen2, opt"))
+            XCTAssertTrue("\(e)".contains("llama, mistral, qwen2, gemma3_text, opt"))
         }
     }
 
