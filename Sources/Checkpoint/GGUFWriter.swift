@@ -93,6 +93,22 @@ public enum GGUFWriter {
         return out.bytes
     }
 
+    /// A GGUF file that holds only a tokenizer (`general.architecture`, `tokenizer.ggml.*`, no tensors): what a
+    /// Hugging Face directory carries when its tokenizer cannot be written as `tokenizer.json` (SentencePiece
+    /// BPE). Surgeon's readers take it as the directory's tokenizer; transformers reads it with
+    /// `AutoTokenizer.from_pretrained(dir, gguf_file="tokenizer.gguf")`.
+    public static func encodeTokenizer(_ t: GGUFTokenizerData, architecture: String) -> [UInt8] {
+        var kv = GGUFMetadataWriter()
+        kv.add("general.architecture", .string(architecture))
+        kv.add("general.alignment", .uint32(32))
+        t.addMetadata(to: &kv)
+        var out = GGUFByteWriter()
+        out.u32(GGUFFile.magic); out.u32(3); out.u64(0); out.u64(UInt64(kv.count))
+        out.bytes += kv.bytes
+        out.pad(to: 32)
+        return out.bytes
+    }
+
     static func encodeTensor(_ x: [Float], as type: GGMLType) -> [UInt8] {
         x.withUnsafeBufferPointer { src in
             switch type {

@@ -40,6 +40,8 @@ public enum HFDirectoryReader {
             let cfgPath = dir.appendingPathComponent("tokenizer_config.json").path
             let cfg = FileManager.default.fileExists(atPath: cfgPath) ? try readFile(cfgPath) : nil
             tokenizer = .huggingFace(tokenizerJSON: try readFile(tokPath), tokenizerConfigJSON: cfg)
+        } else if case let ggufTok = dir.appendingPathComponent("tokenizer.gguf").path, FileManager.default.fileExists(atPath: ggufTok) {
+            tokenizer = try GGUFFile(path: ggufTok).tokenizerData().map { .gguf($0) }  // SentencePiece (HFDirectoryWriter)
         }
         var ck = LoadedCheckpoint(config: config, tensors: tensors, tokenizer: tokenizer, source: path, storageTypes: types)
         ck.halfTensors = halves

@@ -38,6 +38,8 @@ public enum HFDirectoryWriter {
                 try put("tokenizer.json", json)
                 try put("tokenizer_config.json", g.huggingFaceTokenizerConfigJSON(modelMaxLength: c.maxPositions))
                 try put("special_tokens_map.json", g.huggingFaceSpecialTokensMapJSON())
+            } else {  // SentencePiece BPE (Gemma): the GGUF metadata itself, read back by HFDirectoryReader
+                try put("tokenizer.gguf", GGUFWriter.encodeTokenizer(g, architecture: c.architecture.rawValue))
             }
         case nil:
             break
@@ -89,7 +91,8 @@ extension ModelConfig {
             add("sliding_window", slidingWindow)
             let types = (0..<numLayers).map { attentionWindow($0) == nil ? "\"full_attention\"" : "\"sliding_attention\"" }
             f.append(("layer_types", "[" + types.joined(separator: ",") + "]"))
-            add("query_pre_attn_scalar", queryPreAttnScalar ?? Float(headDim))
+            let scalar = queryPreAttnScalar ?? Float(headDim)  // transformers' config wants an int where it is one
+            if scalar == scalar.rounded(), abs(scalar) < 1e9 { add("query_pre_attn_scalar", Int(scalar)) } else { add("query_pre_attn_scalar", scalar) }
             add("hidden_activation", "gelu_pytorch_tanh")
             add("final_logit_softcapping", nil); add("attn_logit_softcapping", nil)
             add("attention_bias", false); add("attention_dropout", 0.0)

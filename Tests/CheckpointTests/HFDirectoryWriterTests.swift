@@ -73,6 +73,37 @@ final class HFDirectoryWriterTests: XCTestCase {
         XCTAssertEqual(cfg["chat_template"]?.stringValue, "{{x}}")
     }
 
+    func testSentencePieceTokenizer_TravelsAsTokenizerGGUF_AndReadsBack() throws {
+        let tok = GGUFTokenizerData(model: "llama", pre: "default", tokens: ["<pad>", "<bos>", "<eos>", "▁a", "b", "▁ab"], merges: ["▁a b"],
+                                    tokenTypes: [3, 3, 3, 1, 1, 1], bosTokenId: 1, eosTokenId: 2, unknownTokenId: nil, paddingTokenId: 0,
+                                    addBOS: true, chatTemplate: nil)
+        var t = tok
+        t.scores = [0, 0, 0, -1, -2, -3]; t.addSpacePrefix = false; t.addEOS = false
+        XCTAssertNil(t.huggingFaceTokenizerJSON(), "SentencePiece has no byte-level tokenizer.json")
+        var cfg = tinyConfig(.llama, tied: true)
+        cfg.vocabSize = 6
+        let dir = try makeTempDir(self)
+        let ck = LoadedCheckpoint(config: cfg, tensors: tinyLlamaTensors(tied: true, bias: false), tokenizer: .gguf(t), source: "test")
+        let files = try HFDirectoryWriter.write(ck, to: dir)
+        XCTAssertTrue(files.contains("tokenizer.gguf"))
+        XCTAssertFalse(files.contains("tokenizer.json"))
+        let back = try CheckpointLoader.load(path: dir)
+        guard case .gguf(let b)? = back.tokenizer else { return XCTFail("the directory's tokenizer was lost") }
+        XCTAssertEqual(b, t)
+        // and a GGUF export of the directory carries it again
+        let g = try GGUFFile(file: MappedFile(path: "x.gguf", contents: try GGUFWriter.encode(back, storage: .F32)))
+        XCTAssertEqual(try g.tokenizerData(), t)
+    }
+
+    func testGemma3Config_WritesQueryPreAttnScalarAsAnInteger() throws {
+        var cfg = tinyConfig(.gemma3, tied: true)
+        cfg.queryPreAttnScalar = 256
+        let json = try JSONDecoder().decode(JSONValue.self, from: Data(cfg.huggingFaceConfigJSON(dtype: .F32).utf8))
+        let text = cfg.huggingFaceConfigJSON(dtype: .F32)
+        XCTAssertTrue(text.contains("\"query_pre_attn_scalar\":256,") || text.contains("\"query_pre_attn_scalar\": 256,"), text)
+        XCTAssertEqual(json["query_pre_attn_scalar"]?.intValue, 256)
+    }
+
     /// Writes the SmolLM2 export for scripts/fixtures/check_hf_export.py when SURGEON_EXPORT_DIR is set.
     func testExportSmolLM2_WhenRequested() throws {
         guard let out = ProcessInfo.processInfo.environment["SURGEON_EXPORT_DIR"] else { throw XCTSkip("set SURGEON_EXPORT_DIR to export") }

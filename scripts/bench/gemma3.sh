@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 14's figures for Gemma 3 270M (base): dense perplexity, then structured (rows/columns) 20 % and
 # unstructured 50 % with LLM Surgeon, each exported (HF F32 and GGUF F32) and evaluated by Surgeon,
-# transformers (Gemma3ForCausalLM, tokenizer from the GGUF) and llama.cpp (llama-cpp-python), on the first
+# transformers (Gemma3ForCausalLM, tokenizer from the export's tokenizer.gguf) and llama.cpp (llama-cpp-python), on the first
 # WINDOWS × 2048 of WikiText-2 test with BOS at the start of the text (as Gemma's tokenizer adds it).
 #   bash scripts/bench/gemma3.sh [OUT]      env: BIN, WINDOWS (3), SAMPLES (8), SEQLEN (512), SHOTS (2),
 #                                                TORCH_PY (/work/venv-ref/bin/python), LLAMA_PY (/work/venv-llama/bin/python)
@@ -30,7 +30,7 @@ for v in "structured 0.2" "unstructured 0.5"; do
   ppl=$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print([s for s in r['shots'] if s.get('perplexity')][-1]['perplexity'])" "$out/$name/report.json")
   echo "$name: Surgeon perplexity $ppl"
   if [ -x "$TORCH_PY" ]; then
-    "$TORCH_PY" scripts/verify_transformers.py --model "$out/$name/hf" --tokenizer "$model" --bos --text "$text" --windows "$W" --surgeon-ppl "$ppl" || true
+    "$TORCH_PY" scripts/verify_transformers.py --model "$out/$name/hf" --tokenizer "$out/$name/hf/tokenizer.gguf" --bos --text "$text" --windows "$W" --surgeon-ppl "$ppl" || true
   else echo "(no $TORCH_PY: transformers not run)"; fi
   if [ -x "$LLAMA_PY" ]; then
     "$LLAMA_PY" scripts/verify_llamacpp.py --gguf "$out/$name/model-F32.gguf" --bos --text "$text" --windows "$W" --surgeon-ppl "$ppl" || true
