@@ -23,20 +23,22 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CProcess", path: "Sources/CProcess"),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
 
         // The pipeline, each target depending only on those before it.
         .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: fast),
         .target(name: "Checkpoint", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "Tokenizer", swiftSettings: fast),
         .target(name: "Model", dependencies: ["Tensor", "Checkpoint", "Tokenizer"], swiftSettings: fast),
-        .target(name: "Pruning", dependencies: ["Tensor", "Checkpoint", "Model"], swiftSettings: fast),
+        .target(name: "Cluster", dependencies: ["CMPI"], swiftSettings: fast),
+        .target(name: "Pruning", dependencies: ["Tensor", "Checkpoint", "Model", "Cluster"], swiftSettings: fast),
         .target(name: "Jobs", dependencies: ["Pruning"], swiftSettings: fast),
         .target(name: "Experiments", dependencies: ["Pruning"], swiftSettings: fast),
         .target(name: "HTTP", dependencies: ["COpenSSL", "CZlib"], swiftSettings: fast),
         .target(name: "Service", dependencies: ["HTTP", "Jobs", "COpenSSL", "CZlib", "CProcess"], swiftSettings: fast),
         .executableTarget(
             name: "surgeon",
-            dependencies: ["Service", "Pruning", "Experiments", "Model", "CProcess", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Service", "Pruning", "Experiments", "Model", "Cluster", "CProcess", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: fast),
 
         // Tests.
@@ -45,6 +47,7 @@ let package = Package(
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "Checkpoint", "Model"], resources: [.copy("Fixtures")], swiftSettings: fast),
         .testTarget(name: "ModelTests", dependencies: ["Model"], resources: [.copy("Fixtures")], swiftSettings: fast),
         .testTarget(name: "PruningTests", dependencies: ["Pruning"], resources: [.copy("Fixtures")], swiftSettings: fast),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Pruning", "Checkpoint", "Model"], swiftSettings: fast),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"], swiftSettings: fast),
         .testTarget(name: "JobsTests", dependencies: ["Jobs"], swiftSettings: fast),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: fast),

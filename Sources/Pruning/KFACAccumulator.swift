@@ -1,3 +1,4 @@
+import Cluster
 import Tensor
 
 /// A symmetric `n×n` second-moment matrix (a K-FAC factor), shared by reference: the `A` of q/k/v
@@ -110,6 +111,16 @@ public final class KFACAccumulator: @unchecked Sendable {
             for i in 0..<p.count { p[i] *= scale }
         }
         return SymmetricFactor(n: n, data: out, key: key)
+    }
+
+    /// Data-parallel curvature (issue 13): every rank's running sum and token count, added in rank order, land in
+    /// `owner`'s accumulator; the other ranks' accumulators are emptied (they hold no share of this factor).
+    public func reduce(to owner: Int, over comm: any Communicator) throws {
+        guard comm.size > 1 else { return }
+        if sum.isEmpty { sum = [Float](repeating: 0, count: dimension * dimension) }
+        try comm.reduceSum(&sum, root: owner)
+        tokens = Int(try comm.allGather([Double(tokens)]).reduce(0, +))
+        if comm.rank != owner { sum = []; tokens = 0 }
     }
 
     /// Forgets everything added (for the next shot).

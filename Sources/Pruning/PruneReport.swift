@@ -86,6 +86,25 @@ public struct PruneReport: Codable, Sendable, Equatable {
     /// rows/columns and coupled targets count whole structures, so there `achieved_sparsity` exceeds the target
     /// by the zeros outside the removed structures.
     public var sparsityBefore: Double? = nil
+    /// A run on several MPI ranks (issue 13); absent for one process.
+    public var distributed: Distributed? = nil
+
+    public struct Distributed: Codable, Sendable, Equatable {
+        public var ranks: Int
+        /// Calibration sequences each rank ran forward and backward, per shot.
+        public var sequencesPerRank: [Int]
+        /// Seconds per phase per rank (`curvature`, `prune`, `prune.exchange`, `eval`), summed over this run's shots.
+        public var secondsPerRank: [[String: Double]]
+        /// Payload bytes each rank sent, per shot of this run: `[shot][rank]`.
+        public var bytesSentPerShot: [[Int]]
+        public init(ranks: Int, sequencesPerRank: [Int], secondsPerRank: [[String: Double]], bytesSentPerShot: [[Int]]) {
+            self.ranks = ranks; self.sequencesPerRank = sequencesPerRank; self.secondsPerRank = secondsPerRank
+            self.bytesSentPerShot = bytesSentPerShot
+        }
+        enum CodingKeys: String, CodingKey {
+            case ranks, sequencesPerRank = "sequences_per_rank", secondsPerRank = "seconds_per_rank", bytesSentPerShot = "bytes_sent_per_shot"
+        }
+    }
 
     public init(request: PruneRequest, prunableParameters: Int, removedParameters: Int, parametersBefore: Int,
                 parametersAfter: Int, perplexityBefore: Double?, perplexityAfter: Double?, evaluation: String?,
@@ -105,6 +124,7 @@ public struct PruneReport: Codable, Sendable, Equatable {
         case parametersAfter = "parameters_after", perplexityBefore = "perplexity_before"
         case perplexityAfter = "perplexity_after", peakRSSBytes = "peak_rss_bytes"
         case calibrationLossAfter = "calibration_loss_after", effective, memory, sparsityBefore = "sparsity_before"
+        case distributed
     }
 
     /// Perplexities and losses that are not finite (NaN or infinity: a prune that diverged) are written as
@@ -122,6 +142,7 @@ public struct PruneReport: Codable, Sendable, Equatable {
         try c.encodeIfPresent(effective, forKey: .effective); try c.encodeIfPresent(memory, forKey: .memory)
         try c.encodeMeasured(calibrationLossAfter, forKey: .calibrationLossAfter)
         try c.encodeMeasured(sparsityBefore, forKey: .sparsityBefore)
+        try c.encodeIfPresent(distributed, forKey: .distributed)
     }
 }
 

@@ -1,10 +1,11 @@
+import Cluster
 import Tensor
 
 extension ShotPruner {
     /// Coupled structures (FFN neurons, attention heads): joint OBS cost per structure, global threshold over
     /// all their parameters, multi-row/multi-column update of every member matrix.
     static func coupled(_ layers: inout [PrunableLayer], _ states: inout [LayerState], _ cache: InverseCache, options: ShotOptions,
-                        ctx: ShotContext) throws -> Float {
+                        part: LayerPartition, ctx: ShotContext) throws -> Float {
         let plan = options.coupling!
         let method = options.method
         var costs = [Float](repeating: 0, count: plan.structures.count)
@@ -13,7 +14,7 @@ extension ShotPruner {
             for st in plan.structures { for m in st.members { axisOf[m.layer] = m.axis } }
             var products = [Int: [Float]]()
             if method == .llmSurgeon || method == .kobd {
-                for (l, axis) in axisOf {
+                for (l, axis) in axisOf where part.owns(l) {
                     let layer = layers[l]
                     var tmp = [Float](repeating: 0, count: axis == .rows ? layer.R : layer.C)
                     products[l] = axis == .rows
@@ -21,7 +22,8 @@ extension ShotPruner {
                         : columnQuadraticForms(&tmp, theta: layer.weight.data, m: layer.curvature.g.data, scale: 1, R: layer.R, C: layer.C)
                 }
             }
-            for (i, st) in plan.structures.enumerated() {
+            // A structure lives inside one block, whose owner costs it; the others' zeros make the sum exact.
+            for (i, st) in plan.structures.enumerated() where part.owns(st.members[0].layer) {
                 var total = 0.0
                 for m in st.members {
                     total += try memberCost(m, layers[m.layer], states[m.layer], product: products[m.layer] ?? [],
@@ -30,6 +32,7 @@ extension ShotPruner {
                 let c = method == .magnitude ? total.squareRoot() : total
                 costs[i] = c.isFinite ? Float(c) : 0
             }
+            if part.isDistributed { try part.communicator.allReduceSum(&costs) }
         }
         func size(_ m: CouplingPlan.Member) -> Int {
             m.indices.count * (m.axis == .rows ? layers[m.layer].C : layers[m.layer].R)
@@ -62,7 +65,7 @@ extension ShotPruner {
                 st.members.forEach(take)
                 if let g = st.group { left[g] -= 1; if left[g] == 0 { plan.groups[g].members.forEach(take) } }
             }
-            for i in layers.indices where rows[i] != nil || cols[i] != nil {
+            for i in layers.indices where part.owns(i) && (rows[i] != nil || cols[i] != nil) {
                 try ctx.check("update", i)
                 try removeRowsAndColumns(&layers[i], states[i], rows: (rows[i] ?? []).sorted(),
                                          cols: (cols[i] ?? []).sorted(), options: options)

@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import Tensor
 
@@ -8,9 +9,16 @@ public enum ShotPruner {
     /// - Parameters:
     ///   - progress: called with (phase, layer 1-based, layer count) as layers are walked.
     ///   - isCancelled: checked between layers; when it returns true, `PruneCancelled` is thrown.
+    ///   - partition: a distributed run's layer owners (issue 13; `nil`: one process owns every layer). Each rank
+    ///     prepares, costs and updates only the layers it owns (the others' curvature is empty); the costs go to
+    ///     every rank before the one global threshold, which every rank computes alike, and the updated weights go
+    ///     to every rank at the end, so all ranks leave with the same layers.
     public static func run(_ layers: inout [PrunableLayer], options: ShotOptions,
+                           partition: LayerPartition? = nil,
                            progress: ((String, Int, Int) -> Void)? = nil,
                            isCancelled: (() -> Bool)? = nil) throws -> ShotResult {
+        let part = partition ?? .local(count: layers.count)
+        precondition(part.owner.count == layers.count, "ShotPruner.run: a partition of \(part.owner.count) layers for \(layers.count)")
         let s = options.sparsity
         guard s >= 0, s < 1 else { throw PruningError.invalidSparsity(s) }
         let method = options.method, structure = options.structure
@@ -28,6 +36,7 @@ public enum ShotPruner {
         try ctx.timed("costs") {
             for i in layers.indices {
                 try ctx.check("costs", i)
+                guard part.owns(i) else { states.append(LayerState(live: LiveSet(rows: [], cols: []), kappa: 0)); continue }
                 cache.register(layers[i].curvature)
                 let st = try ctx.timed("inverses") {
                     try prepare(&layers[i], method: method, dampG: options.dampG, dampA: options.dampA, cache: cache,
@@ -41,17 +50,22 @@ public enum ShotPruner {
         switch (method, structure) {
         case (.wanda, _), (.sparsegpt, _):
             try ctx.timed("update") {
-                for i in layers.indices {
+                for i in layers.indices where part.owns(i) {
                     try ctx.check("update", i)
                     try perLayerBaseline(&layers[i], method: method, sparsity: s, semi24: structure == .semi24)
                 }
             }
         case (_, .unstructured), (_, .semi24):
-            tau = try elementwise(&layers, &states, cache, options: options, ctx: ctx)
+            tau = try elementwise(&layers, &states, cache, options: options, part: part, ctx: ctx)
         case (_, .structured):
-            (tau, diagnostics) = try rowsAndColumns(&layers, &states, cache, options: options, ctx: ctx)
+            (tau, diagnostics) = try rowsAndColumns(&layers, &states, cache, options: options, part: part, ctx: ctx)
         case (_, .coupled):
-            tau = try coupled(&layers, &states, cache, options: options, ctx: ctx)
+            tau = try coupled(&layers, &states, cache, options: options, part: part, ctx: ctx)
+        }
+        if part.isDistributed {
+            try ctx.timed("exchange") {
+                for i in layers.indices { try part.communicator.broadcast(&layers[i].weight.data, root: part.owner[i]) }
+            }
         }
         states.removeAll()
         cache.removeAll()
@@ -76,12 +90,18 @@ public enum ShotPruner {
     }
 
     static func elementwise(_ layers: inout [PrunableLayer], _ states: inout [LayerState], _ cache: InverseCache, options: ShotOptions,
-                            ctx: ShotContext) throws -> Float? {
+                            part: LayerPartition, ctx: ShotContext) throws -> Float? {
         let semi = options.structure == .semi24
         var costs: [[Float]] = [], blocks: [[Float]] = []
-        ctx.timed("costs") {
+        try ctx.timed("costs") {
             for i in layers.indices {
-                costs.append(elementCosts(layers[i], states[i], method: options.method))
+                costs.append(part.owns(i) ? elementCosts(layers[i], states[i], method: options.method)
+                                          : [Float](repeating: 0, count: layers[i].R * layers[i].C))
+            }
+            if part.isDistributed {
+                for i in layers.indices { try part.communicator.broadcast(&costs[i], root: part.owner[i]) }
+            }
+            for i in layers.indices {
                 if semi {
                     blocks.append(SemiStructured.blockCosts(elementCosts: costs[i], R: layers[i].R, C: layers[i].C,
                                                             weightColumns: layers[i].weightColumns))
@@ -104,6 +124,7 @@ public enum ShotPruner {
             try layers.withUnsafeMutableBufferPointer { lp in try states.withUnsafeMutableBufferPointer { sp in
             try costs.withUnsafeMutableBufferPointer { cp in
                 try BLASParallel.forEachThrowing(count: lp.count, workers: workers) { i, _ in
+                    guard part.owns(i) else { cp[i] = []; return }
                     try lock.withLock { try ctx.check("update", i) }
                     let l = lp[i]
                     var mask = [Bool](repeating: false, count: l.R * l.C)
@@ -130,27 +151,36 @@ public enum ShotPruner {
     }
 
     static func rowsAndColumns(_ layers: inout [PrunableLayer], _ states: inout [LayerState], _ cache: InverseCache, options: ShotOptions,
-                               ctx: ShotContext) throws -> (Float, (quadratic: Double, selected: Double)?) {
+                               part: LayerPartition, ctx: ShotContext) throws -> (Float, (quadratic: Double, selected: Double)?) {
         var costs: [GlobalThreshold.StructuredLayer] = []
-        ctx.timed("costs") {
+        try ctx.timed("costs") {
             for i in layers.indices {
-                let (r, c) = rowColumnCosts(layers[i], states[i], method: options.method)
+                var (r, c) = part.owns(i) ? rowColumnCosts(layers[i], states[i], method: options.method)
+                                          : ([Float](repeating: 0, count: layers[i].R), [Float](repeating: 0, count: layers[i].C))
+                if part.isDistributed {
+                    try part.communicator.broadcast(&r, root: part.owner[i])
+                    try part.communicator.broadcast(&c, root: part.owner[i])
+                }
                 costs.append(.init(rowCosts: r, colCosts: c))
             }
         }
         var tau = -Float.infinity
         ctx.timed("threshold") { tau = GlobalThreshold.structured(costs, sparsity: options.sparsity) }
         let diagnose = options.method == .llmSurgeon || options.method == .kobd
-        var quadratic = 0.0, selected = 0.0
+        var quadratic = [Double](repeating: 0, count: layers.count), selected = quadratic
         try ctx.timed("update") {
-            for i in layers.indices {
+            for i in layers.indices where part.owns(i) {
                 try ctx.check("update", i)
                 let d = try removeBelowThreshold(&layers[i], states[i], costs[i], tau: tau, options: options, ctx: ctx)
-                quadratic += d.quadratic; selected += d.selected
+                quadratic[i] = d.quadratic; selected[i] = d.selected
                 states[i].release(); cache.release(layers[i].curvature)
             }
         }
-        return (tau, diagnose ? (quadratic, selected) : nil)
+        if diagnose, part.isDistributed {  // disjoint per-layer values: exact
+            try part.communicator.allReduceSum(&quadratic)
+            try part.communicator.allReduceSum(&selected)
+        }
+        return (tau, diagnose ? (CurvatureEstimator.sumInOrder(quadratic), CurvatureEstimator.sumInOrder(selected)) : nil)
     }
 
     /// Removes the rows and columns of one layer whose costs are at most `tau`, with the OBS update; returns the

@@ -1,4 +1,5 @@
 import Checkpoint
+import Cluster
 import Foundation
 import Model
 import Tensor
@@ -8,18 +9,28 @@ import Tensor
 /// Per shot t = 1…T: target s_t = t·s/T; K-FAC curvature re-estimated on the current weights; costs of
 /// every structure of every layer; one global threshold; updates and masks; evaluation; then a durable
 /// checkpoint. A run whose output directory already holds finished shots resumes after the last one.
+///
+/// On several MPI ranks (`communicator.size > 1`, issue 13) every rank runs this with the same request: the
+/// calibration sequences and the evaluation windows are split across ranks, each Linear is pruned by the rank
+/// that owns its block (`LayerPartition`), and rank 0 alone writes the plan, the checkpoints, the model and the
+/// report (the other ranks write nothing).
 public struct SurgeonRunner: PruneRunner {
     /// Receives human-readable log lines (the command line prints them; the service stores them).
     public var log: (@Sendable (String) -> Void)?
+    /// The ranks of this run (the one-process twin by default).
+    public var communicator: any Communicator
 
-    public init(log: (@Sendable (String) -> Void)? = nil) { self.log = log }
+    public init(log: (@Sendable (String) -> Void)? = nil, communicator: any Communicator = LocalCommunicator()) {
+        self.log = log; self.communicator = communicator
+    }
 
     public func run(_ request: PruneRequest, outputDirectory: URL,
                     progress: @escaping @Sendable (PruneProgress) -> Void,
                     isCancelled: @escaping @Sendable () -> Bool) throws -> PruneReport {
         try request.validate()
+        let comm = communicator, writes = comm.rank == 0, distributed = comm.size > 1
         let fm = FileManager.default
-        try fm.createDirectory(at: ShotCheckpoint.directory(outputDirectory), withIntermediateDirectories: true)
+        if writes { try fm.createDirectory(at: ShotCheckpoint.directory(outputDirectory), withIntermediateDirectories: true) }
         let timer = PhaseTimer()
         let tracker = ProgressTracker(shots: request.shots, evaluates: request.eval != nil, report: progress)
 
@@ -29,8 +40,18 @@ public struct SurgeonRunner: PruneRunner {
         try request.validate(against: header.config)
         let plan = try MemoryPlan.make(config: header.config, request: request, fileBytes: header.fileBytes,
                                        linearsAreF16: header.linearsAreF16)
-        try plan.checkDisk(at: outputDirectory)
-        try ShotCheckpoint.writeJSON(plan, to: outputDirectory.appendingPathComponent("plan.json"))
+        if distributed {
+            if plan.mode == .streamed {
+                throw PruneRequest.Invalid(errors: ["memory_budget: the in-memory mode needs \(MemoryPlan.bytes(plan.inMemoryPeakBytes)) per rank and the budget is \(MemoryPlan.bytes(plan.budgetBytes)); the streamed mode it would choose runs in one process only: raise the budget or run without mpirun"])
+            }
+            if request.loraRank > 0 {
+                throw PruneRequest.Invalid(errors: ["lora_rank: the low-rank correction runs in one process only; drop it (lora_rank 0) or run without mpirun"])
+            }
+        }
+        if writes {
+            try plan.checkDisk(at: outputDirectory)
+            try ShotCheckpoint.writeJSON(plan, to: outputDirectory.appendingPathComponent("plan.json"))
+        }
         log?("memory plan: \(plan.mode.rawValue), \(plan.weights.rawValue) weights, peak \(MemoryPlan.bytes(plan.peakBytes)) of a \(MemoryPlan.bytes(plan.budgetBytes)) budget (\(plan.reason)); disk \(MemoryPlan.bytes(plan.disk.totalBytes))")
 
         // Load the model, the calibration windows and the evaluation tokens.
@@ -68,27 +89,39 @@ public struct SurgeonRunner: PruneRunner {
             let shapes = lm.model.blocks.flatMap { $0.linears.map { (rows: $0.rows, cols: $0.cols) } }
             try ShotPruner.checkUniform(coupling, shapes: shapes, sparsity: request.sparsity, multiple: request.uniformMultiple)
         }
-        try ShotCheckpoint.writeJSON(request, to: outputDirectory.appendingPathComponent("request.json"))
+        if writes { try ShotCheckpoint.writeJSON(request, to: outputDirectory.appendingPathComponent("request.json")) }
 
-        // Resume after the last finished shot, or measure the dense model first.
-        var shots = ShotCheckpoint.finishedShots(in: outputDirectory)
+        // Resume after the last finished shot, or measure the dense model first. Rank 0 reads the checkpoints and
+        // sends the restored weights to the other ranks (which need no access to the output directory).
+        var shots = writes ? ShotCheckpoint.finishedShots(in: outputDirectory) : []
         let sparsityBefore = Self.sparsity(lm.model)
         if let last = shots.last {
             try ShotCheckpoint.restore(model: &lm.model, output: outputDirectory, shot: last.shot)
             log?("resuming after shot \(last.shot) of \(request.shots)")
         }
+        var finished = shots.count
+        try comm.broadcast(&finished, root: 0)
+        if distributed, finished > 0 { try Self.broadcastWeights(&lm.model, from: 0, over: comm) }
         let densePath = ShotCheckpoint.directory(outputDirectory).appendingPathComponent("dense.json")
-        var densePerplexity: Double? = (try? Data(contentsOf: densePath)).flatMap { try? JSONDecoder().decode(Double.self, from: $0) }
-        if let evalTokens, densePerplexity == nil, shots.isEmpty {
+        var densePerplexity: Double? = writes ? (try? Data(contentsOf: densePath)).flatMap { try? JSONDecoder().decode(Double.self, from: $0) } : nil
+        if distributed {
+            var d = [densePerplexity ?? .nan]
+            try comm.broadcast(&d, root: 0)
+            densePerplexity = d[0].isNaN ? nil : d[0]
+        }
+        if let evalTokens, densePerplexity == nil, finished == 0 {
             densePerplexity = try evaluate(lm.model, evalTokens, request, timer: timer, tracker: tracker, shot: 0, isCancelled: isCancelled)
-            try ShotCheckpoint.writeJSON(densePerplexity, to: densePath)
+            if writes { try ShotCheckpoint.writeJSON(densePerplexity, to: densePath) }
             log?(String(format: "dense perplexity %.4f", densePerplexity!))
         }
 
         let ids = lm.model.linearIDs
         let need = CurvatureEstimator.need(for: request.method)
         var shotPeaks: [String: Int] = [:]
-        for shot in stride(from: shots.count + 1, through: request.shots, by: 1) {
+        let partition = LayerPartition(communicator: comm, blocks: ids.map(\.layer))
+        var bytesSent: [[Int]] = [], runSeconds: [String: Double] = [:]
+        for shot in stride(from: finished + 1, through: request.shots, by: 1) {
+            let sentBefore = comm.bytesSent
             if isCancelled() { throw PruneCancelled() }
             let target = Double(shot) * request.sparsity / Double(request.shots)
             let shotTimer = PhaseTimer()
@@ -126,7 +159,7 @@ public struct SurgeonRunner: PruneRunner {
                 // Curvature on the current weights, every layer's factors at once.
                 let (curvature, loss) = try shotTimer.time("curvature") {
                     try CurvatureEstimator.estimateWithLoss(model: lm.model, sequences: calibration.sequences, need: need,
-                                                            progress: curvatureProgress, isCancelled: isCancelled)
+                                                            partition: partition, progress: curvatureProgress, isCancelled: isCancelled)
                 }
                 calibrationLoss = loss
                 // Costs, global threshold, updates and masks. The layers take the model's weights over (the model
@@ -138,7 +171,7 @@ public struct SurgeonRunner: PruneRunner {
                     return layer
                 }
                 result = try shotTimer.time("prune") {
-                    try ShotPruner.run(&layers, options: options, progress: pruneProgress, isCancelled: isCancelled)
+                    try ShotPruner.run(&layers, options: options, partition: partition, progress: pruneProgress, isCancelled: isCancelled)
                 }
                 for (i, id) in ids.enumerated() { Self.writeBack(layers[i].weight, into: &lm.model[linear: id]) }
                 layers.removeAll()
@@ -158,13 +191,20 @@ public struct SurgeonRunner: PruneRunner {
             let ppl = try evalTokens.flatMap { tokens in evaluateNow ? tokens : nil }.map { try evaluate(lm.model, $0, request, timer: shotTimer, tracker: tracker, shot: shot, isCancelled: isCancelled) }
             var seconds = shotTimer.seconds
             for (k, v) in result.seconds { seconds["prune." + k] = v }
+            runSeconds.merge(seconds) { $0 + $1 }
             let lossScale = Double(request.seqlen) * Double(request.seqlen - 1)  // K-FAC units → calibration loss (docs/quality.md)
             let record = PruneReport.Shot(shot: shot, targetSparsity: target, achievedSparsity: Self.sparsity(lm.model),
                                           perplexity: ppl, seconds: seconds, calibrationLoss: calibrationLoss,
                                           predictedIncrease: result.quadraticModelIncrease.map { $0 * lossScale },
                                           selectedCost: result.selectedCost.map { $0 * lossScale })
-            try shotTimer.time("save") { try ShotCheckpoint.save(model: lm.model, record: record, output: outputDirectory) }
-            if !request.keepCheckpoints, shot > 1 { ShotCheckpoint.dropWeights(outputDirectory, shot: shot - 1) }
+            if writes {
+                try shotTimer.time("save") { try ShotCheckpoint.save(model: lm.model, record: record, output: outputDirectory) }
+                if !request.keepCheckpoints, shot > 1 { ShotCheckpoint.dropWeights(outputDirectory, shot: shot - 1) }
+            }
+            if distributed {
+                try comm.barrier()  // the shot is finished once rank 0's checkpoint is on disk
+                bytesSent.append(try comm.allGather([Double(comm.bytesSent - sentBefore)]).map { Int($0) })
+            }
             shots.append(record)
             log?(String(format: "shot %d/%d: target %.4f achieved %.4f%@  (%@)", shot, request.shots, target, record.achievedSparsity,
                         ppl.map { String(format: " ppl %.4f", $0) } ?? "",
@@ -175,13 +215,25 @@ public struct SurgeonRunner: PruneRunner {
 
         // The calibration loss of the pruned model (the last shot's caused increase).
         let lossAfter = try timer.time("calibration_loss") { () throws -> Double in
-            var sum = 0.0
-            for seq in calibration.sequences {
+            var losses = [Double](repeating: 0, count: calibration.sequences.count)
+            for i in comm.share(of: losses.count) {
                 if isCancelled() { throw PruneCancelled() }
-                sum += Double(try lm.model.forward(tokens: seq.map(Int.init), batch: 1).losses[0])
+                losses[i] = Double(try lm.model.forward(tokens: calibration.sequences[i].map(Int.init), batch: 1).losses[0])
             }
-            return sum / Double(calibration.sequences.count)
+            try comm.allReduceSum(&losses)  // disjoint: exact
+            return CurvatureEstimator.meanLoss(losses)
         }
+        let perRank: PruneReport.Distributed? = try distributed ? {
+            let phases = ["curvature", "prune", "prune.exchange", "eval"]
+            let mine = phases.map { runSeconds[$0] ?? 0 }
+            let all = try comm.allGather(mine)
+            let perRank = (0..<comm.size).map { r in Dictionary(uniqueKeysWithValues: phases.enumerated().map { ($1, all[r * phases.count + $0]) }) }
+            let sequences = (0..<comm.size).map { r -> Int in
+                let base = calibration.sequences.count / comm.size, extra = calibration.sequences.count % comm.size
+                return base + (r < extra ? 1 : 0)
+            }
+            return PruneReport.Distributed(ranks: comm.size, sequencesPerRank: sequences, secondsPerRank: perRank, bytesSentPerShot: bytesSent)
+        }() : nil
 
         // The pruned model as a Hugging Face directory, and the report.
         tracker.update(phase: "saving", shot: request.shots, fraction: 0, message: "writing the pruned model")
@@ -189,7 +241,7 @@ public struct SurgeonRunner: PruneRunner {
         let (full, half) = ShotCheckpoint.prunableWeights(lm.model)
         for (name, t) in full { out.tensors[name] = t }
         out.halfTensors = half
-        let files = try timer.time("save") { try HFDirectoryWriter.write(out, to: outputDirectory.path, storage: request.dtype.storage) }
+        let files = writes ? try timer.time("save") { try HFDirectoryWriter.write(out, to: outputDirectory.path, storage: request.dtype.storage) } : []
         let layerRows = ids.map { id -> PruneReport.Layer in
             let l = lm.model[linear: id]
             let zeros = l.weight.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } + (l.bias?.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } ?? 0)
@@ -208,7 +260,8 @@ public struct SurgeonRunner: PruneRunner {
         report.sparsityBefore = sparsityBefore
         report.effective = EffectiveSettings(request: request)
         report.memory = PruneReport.Memory(plan: plan, measured: timer.peaks.merging(shotPeaks) { max($0, $1) })
-        try ShotCheckpoint.writeJSON(report, to: outputDirectory.appendingPathComponent("report.json"))
+        report.distributed = perRank
+        if writes { try ShotCheckpoint.writeJSON(report, to: outputDirectory.appendingPathComponent("report.json")) }
         tracker.update(phase: "done", shot: request.shots, fraction: 1, message: "done")
         return report
     }
@@ -216,10 +269,25 @@ public struct SurgeonRunner: PruneRunner {
     private func evaluate(_ model: TransformerModel, _ tokens: [Int], _ request: PruneRequest, timer: PhaseTimer,
                           tracker: ProgressTracker, shot: Int, isCancelled: @escaping () -> Bool) throws -> Double {
         try timer.time("eval") {
-            try model.perplexity(tokens: tokens, seqlen: request.evalSeqlen, windows: request.evalWindows) { done, total in
+            let comm = communicator
+            let r = try model.perplexity(tokens: tokens, seqlen: request.evalSeqlen, windows: request.evalWindows,
+                                         shard: comm.size > 1 ? (comm.rank, comm.size) : nil) { done, total in
                 tracker.update(phase: "evaluating", shot: shot, fraction: Double(done) / Double(max(total, 1)),
                                layer: done, layers: total, message: "evaluating: window \(done)/\(total)")
-            }.perplexity
+            }
+            guard comm.size > 1 else { return r.perplexity }
+            var losses = r.windowLosses
+            try comm.allReduceSum(&losses)  // each window on one rank: exact
+            return exp(CurvatureEstimator.sumInOrder(losses) / Double(losses.count))
+        }
+    }
+
+    /// Every prunable Linear's weights and bias of `root` reach every rank (a resumed distributed run).
+    static func broadcastWeights(_ model: inout TransformerModel, from root: Int, over comm: any Communicator) throws {
+        for id in model.linearIDs {
+            precondition(model[linear: id].halfKind == nil, "distributed runs hold fp32 weights (the in-memory mode)")
+            try comm.broadcast(&model[linear: id].weight, root: root)
+            if model[linear: id].bias != nil { try comm.broadcast(&model[linear: id].bias!, root: root) }
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Checkpoint
+import Cluster
 import Pruning
 
 extension PruneRequest.Structure: ExpressibleByArgument {}
@@ -114,9 +115,21 @@ struct Prune: ParsableCommand {
             throw ValidationError("a compact Hugging Face directory needs the same widths in every layer: add --uniform, or use --format gguf --compact (per-layer widths, which llama.cpp reads)")
         }
         do { try request.validate() } catch let e as PruneRequest.Invalid { throw ValidationError(e.description) }
-        let printer = ProgressPrinter()
-        let runner = SurgeonRunner(log: { line in printer.line(line) })
-        let report = try runner.run(request, outputDirectory: output, progress: { printer.progress($0) }, isCancelled: { false })
+        // Under mpirun every rank runs this; rank 0 alone prints and writes (SurgeonRunner), and a failure on any
+        // rank ends all of them with its reason (a rank waiting in a collective would otherwise wait forever).
+        let world = try Cluster.world()
+        defer { world.finalize() }
+        let printer = ProgressPrinter(silent: world.rank != 0)
+        if world.size > 1 { printer.line("distributed: \(world.size) ranks (MPI); this is \(world.name)") }
+        let runner = SurgeonRunner(log: { line in printer.line(line) }, communicator: world)
+        let report: PruneReport
+        do {
+            report = try runner.run(request, outputDirectory: output, progress: { printer.progress($0) }, isCancelled: { false })
+        } catch where world.size > 1 {
+            FileHandle.standardError.write(Data("surgeon prune: \(world.name) failed: \(error)\n".utf8))
+            world.abort(code: 1)
+        }
+        guard world.rank == 0 else { return }
         printer.line(String(format: "done: %.2f%% of %d prunable parameters removed; perplexity %@ → %@; %.0f s; peak RSS %.2f GiB",
                             report.achievedSparsity * 100, report.prunableParameters,
                             report.perplexityBefore.map { String(format: "%.4f", $0) } ?? "-",
@@ -144,8 +157,13 @@ struct Prune: ParsableCommand {
 final class ProgressPrinter: @unchecked Sendable {
     private let lock = NSLock()
     private var phase = ""
+    /// Prints nothing (the ranks other than 0 of a distributed run).
+    private let silent: Bool
+
+    init(silent: Bool = false) { self.silent = silent }
 
     func progress(_ p: PruneProgress) {
+        guard !silent else { return }
         let eta = p.etaSeconds.map { String(format: " eta %.0fs", $0) } ?? ""
         let text = String(format: "[shot %d/%d %5.1f%%%@] %@", p.shot, p.shots, p.fraction * 100, eta, p.message)
         lock.lock(); defer { lock.unlock() }
@@ -155,6 +173,7 @@ final class ProgressPrinter: @unchecked Sendable {
     }
 
     func line(_ s: String) {
+        guard !silent else { return }
         lock.lock(); defer { lock.unlock() }
         FileHandle.standardError.write(Data(("\r\u{1B}[K" + s + "\n").utf8))
     }
