@@ -36,6 +36,11 @@ public struct ProcessPruneRunner: JobContextPruneRunner {
     public var memoryPollInterval: Double
     /// Where log lines go (stderr by default; `nil`: nowhere).
     public var echo: (@Sendable (String) -> Void)?
+    /// A launcher the worker runs under (config `launcher`, e.g. `["mpirun", "--hostfile", "/etc/surgeon/hosts",
+    /// "-np", "4"]`; empty: the worker is the server's own child). Under a launcher the ranks are its children, so
+    /// the worker gets no `--parent-pid`, and no memory limit is applied (the ranks may be on other hosts); a
+    /// rank that dies ends the launcher, and the job fails with the launcher's line naming the rank.
+    public var launcher: [String] = []
 
     public init(executable: URL = ProcessPruneRunner.currentExecutable(), leadingArguments: [String] = [],
                 blasThreads: Int? = nil, memoryMargin: Double = 1.25, memoryFloorBytes: Int = 512 << 20,
@@ -77,12 +82,15 @@ public struct ProcessPruneRunner: JobContextPruneRunner {
         try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
         try ShotCheckpoint.writeJSON(request, to: outputDirectory.appendingPathComponent("request.json"))
         let session = WorkerSession(jobID: context.jobID, echo: echo, progress: progress)
-        var arguments = leadingArguments + ["worker", "--job-dir", outputDirectory.path, "--parent-pid", String(getpid())]
+        var arguments = leadingArguments + ["worker", "--job-dir", outputDirectory.path]
+        if launcher.isEmpty { arguments += ["--parent-pid", String(getpid())] }
         if let blasThreads { arguments += ["--blas-threads", String(blasThreads)] }
-        let child = try ChildProcess(executable: executable.path, arguments: arguments,
+        let program = launcher.first ?? executable.path
+        if !launcher.isEmpty { arguments = Array(launcher.dropFirst()) + [executable.path] + arguments }
+        let child = try ChildProcess(executable: program, arguments: arguments,
                                      stdout: { session.stdoutLine($0) }, stderr: { session.stderrLine($0) })
 
-        let limit = memoryLimit(for: context)
+        let limit = launcher.isEmpty ? memoryLimit(for: context) : nil
         var cancelSentAt: Double?
         var overLimit: (limit: Int, resident: Int)?
         var lastMemoryCheck = -Double.infinity
@@ -137,8 +145,19 @@ public struct ProcessPruneRunner: JobContextPruneRunner {
         case .signaled(let sig):
             throw WorkerKilled(signal: sig, position: position, stoppedOnSignal: false, stderrTail: tail)
         case .exited:
-            throw WorkerFailed(message: final?.kind == .failed ? final?.message : nil, termination: termination.description, stderrTail: tail)
+            throw WorkerFailed(message: final?.kind == .failed ? final?.message : Self.rankFailure(tail),
+                               termination: termination.description, stderrTail: tail)
         }
+    }
+}
+
+extension ProcessPruneRunner {
+    /// The launcher's line about a rank that died (Open MPI: `mpirun noticed that process rank 1 with PID … exited
+    /// on signal 9 (Killed).`), or a rank's own failure line, from stderr's tail; `nil` when there is none.
+    static func rankFailure(_ tail: [String]) -> String? {
+        let line = tail.last { $0.contains("noticed that process rank") }
+            ?? tail.last { $0.contains("rank") && ($0.contains("failed:") || $0.contains("exited on signal")) }
+        return line.map { "MPI job failed: " + $0.trimmingCharacters(in: .whitespaces) }
     }
 }
 

@@ -42,6 +42,9 @@ public struct ServiceConfig: Codable, Sendable, Equatable {
     public var jobProcesses = true
     /// How often a job whose worker process was killed by a signal is resumed before it fails.
     public var jobCrashRetries = 2
+    /// With job processes: the program and arguments each job's `surgeon worker` runs under, e.g.
+    /// `["mpirun", "--hostfile", "/etc/surgeon/hosts", "-np", "4"]` (issue 13; empty: a local child).
+    public var launcher: [String] = []
 
     public init() {}
 
@@ -52,7 +55,7 @@ public struct ServiceConfig: Codable, Sendable, Equatable {
         case maxJSONBytes = "max_json_bytes", maxJobMemoryBytes = "max_job_memory_bytes", memoryBudgetBytes = "memory_budget_bytes"
         case allowedRoots = "allowed_roots", defaultCalibration = "default_calibration"
         case tokenFile = "token_file", sseKeepaliveSeconds = "sse_keepalive_seconds"
-        case jobProcesses = "job_processes", jobCrashRetries = "job_crash_retries"
+        case jobProcesses = "job_processes", jobCrashRetries = "job_crash_retries", launcher
     }
 
     public init(from decoder: Decoder) throws {
@@ -77,6 +80,10 @@ public struct ServiceConfig: Codable, Sendable, Equatable {
         runner = try c.decodeIfPresent(String.self, forKey: .runner) ?? d.runner
         jobProcesses = try c.decodeIfPresent(Bool.self, forKey: .jobProcesses) ?? d.jobProcesses
         jobCrashRetries = try c.decodeIfPresent(Int.self, forKey: .jobCrashRetries) ?? d.jobCrashRetries
+        launcher = try c.decodeIfPresent([String].self, forKey: .launcher) ?? []
+        if let program = launcher.first, program.isEmpty {
+            throw DecodingError.dataCorruptedError(forKey: .launcher, in: c, debugDescription: "launcher: the program (first element) is empty")
+        }
     }
 
     static let defaults = ServiceConfig()

@@ -86,7 +86,9 @@ struct Serve: ParsableCommand {
         case "simulated":
             return SimulatedPruneRunner(layers: 30, secondsPerLayer: 0.02, modelBytes: 4 << 20)
         case "real" where cfg.jobProcesses:
-            return ProcessPruneRunner(executable: ProcessPruneRunner.currentExecutable(), blasThreads: blasThreads)
+            var runner = ProcessPruneRunner(executable: ProcessPruneRunner.currentExecutable(), blasThreads: blasThreads)
+            runner.launcher = cfg.launcher
+            return runner
         case "real":
             return RealPruneRunner()
         default:

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CProcess
+import Cluster
 import Foundation
 import HTTP
 import Pruning
@@ -10,6 +11,8 @@ import Tensor
 /// (`ProcessPruneRunner`); it reads `<job-dir>/request.json`, runs `SurgeonRunner` into the job
 /// directory (resuming after the last finished shot) and writes `WorkerMessage` JSON lines to
 /// stdout. SIGTERM or SIGINT stops the run between layers (exit status 3); an error exits with 1.
+/// Started by a configured `launcher` (`mpirun …`), every rank runs it: rank 0 alone writes the JSON lines and
+/// the job's files, and a failure on any rank ends every rank (`MPI_Abort`) with the reason on stderr.
 struct Worker: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run one service job (started by `surgeon serve`; JSON lines on stdout).")
@@ -34,6 +37,13 @@ struct Worker: ParsableCommand {
             }
         }
         if let blasThreads { setBLASThreads(blasThreads) }
+        let world: any Communicator
+        do { world = try Cluster.world() } catch {
+            out.send(WorkerMessage(kind: .failed, message: "MPI could not start: \(error)"))
+            throw ExitCode(WorkerExitCode.failed)
+        }
+        defer { world.finalize() }
+        out.silent = world.rank != 0
 
         let stop = StopSignal()
         let trap = SignalTrap.install([SIGTERM, SIGINT]) { sig in stop.raise(sig) }
@@ -46,16 +56,21 @@ struct Worker: ParsableCommand {
                 throw ValidationError("--job-dir \(jobDir): no request.json there")
             }
             let request = try JSONDecoder().decode(PruneRequest.self, from: data)
-            let runner = SurgeonRunner(log: { line in out.send(WorkerMessage(kind: .log, message: line)) })
+            let runner = SurgeonRunner(log: { line in out.send(WorkerMessage(kind: .log, message: line)) }, communicator: world)
             _ = try runner.run(request, outputDirectory: output,
                                progress: { p in out.send(WorkerMessage(kind: .progress, progress: p)) },
                                isCancelled: { stop.signal != nil })
             out.send(WorkerMessage(kind: .succeeded))
         } catch is PruneCancelled {
             out.send(WorkerMessage(kind: .cancelled, signal: stop.signal ?? SIGTERM))
+            if world.size > 1 { world.abort(code: WorkerExitCode.cancelled) }
             throw ExitCode(WorkerExitCode.cancelled)
         } catch {
-            out.send(WorkerMessage(kind: .failed, message: String(describing: error)))
+            out.send(WorkerMessage(kind: .failed, message: world.size > 1 ? "\(world.name): \(error)" : String(describing: error)))
+            if world.size > 1 {
+                FileHandle.standardError.write(Data("surgeon worker: \(world.name) failed: \(error)\n".utf8))
+                world.abort(code: WorkerExitCode.failed)
+            }
             throw ExitCode(WorkerExitCode.failed)
         }
     }
@@ -64,9 +79,11 @@ struct Worker: ParsableCommand {
 /// Writes whole `WorkerMessage` lines to stdout, one writer at a time.
 private final class WorkerOutput: @unchecked Sendable {
     private let lock = NSLock()
+    /// Ranks other than 0 write no lines (their stdout is merged into rank 0's by the launcher).
+    var silent = false
 
     func send(_ message: WorkerMessage) {
-        guard let line = try? message.line() else { return }
+        guard !silent, let line = try? message.line() else { return }
         lock.withLock { try? FileHandle.standardOutput.write(contentsOf: line) }
     }
 }

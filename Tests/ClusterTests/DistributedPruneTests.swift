@@ -165,4 +165,44 @@ final class DistributedPruneTests: XCTestCase {
         try checkPair(model: model, structure: "structured", sparsity: "0.1", name: "slice structured")
         try checkPair(model: model, structure: "coupled", sparsity: "0.1", name: "slice coupled")
     }
+
+    /// The pid of rank `rank` of the run writing into `out` (its environment names the rank; its arguments the folder).
+    static func rankPID(_ rank: Int, out: URL) -> Int32? {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry),
+                  let env = FileManager.default.contents(atPath: "/proc/\(entry)/environ"),
+                  let cmd = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+            let vars = env.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            let args = cmd.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            if vars.contains("OMPI_COMM_WORLD_RANK=\(rank)"), args.contains(out.path), args.contains("prune") { return pid }
+        }
+        return nil
+    }
+
+    /// A rank killed mid-shot ends the run with the launcher's line naming the rank; running the same command again
+    /// resumes after the last finished shot and ends with the model of an uninterrupted one-process run.
+    func testRankKilledMidShot_FailsNamingTheRank_AndRerunResumes() throws {
+        _ = try Self.mpirun()
+        guard FileManager.default.fileExists(atPath: Self.smolLM2) else { throw XCTSkip("SmolLM2 not installed") }
+        let model = try Self.slice(blocks: 2, into: tempDir("slice-kill"))
+        let one = tempDir("kill-1"), two = tempDir("kill-2")
+        let (s1, e1) = try prune(model: model, structure: "structured", sparsity: "0.15", shots: 3, ranks: 1, out: one)
+        XCTAssertEqual(s1, 0, e1)
+        var killed: Int32?
+        let (s2, e2) = try prune(model: model, structure: "structured", sparsity: "0.15", shots: 3, ranks: 2, out: two) { _ in
+            let done = ShotCheckpoint.directory(two).appendingPathComponent("shot-1/checkpoint.json")
+            let deadline = Date().addingTimeInterval(300)
+            while Date() < deadline, !FileManager.default.fileExists(atPath: done.path) { Thread.sleep(forTimeInterval: 0.05) }
+            if let pid = Self.rankPID(1, out: two) { killed = pid; kill(pid, SIGKILL) }
+        }
+        let pid = try XCTUnwrap(killed, "rank 1 was not found to kill")
+        print("killed rank 1 (pid \(pid)); mpirun exited with \(s2): \(e2.split(separator: "\n").filter { $0.contains("rank") }.joined(separator: " | "))")
+        XCTAssertNotEqual(s2, 0)
+        XCTAssertTrue(e2.contains("rank 1"), e2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: two.appendingPathComponent("report.json").path))
+        let (s3, e3) = try prune(model: model, structure: "structured", sparsity: "0.15", shots: 3, ranks: 2, out: two)
+        XCTAssertEqual(s3, 0, e3)
+        XCTAssertTrue(e3.contains("resuming after shot"), e3)
+        try compare(one, two)
+    }
 }

@@ -103,6 +103,26 @@ final class ProcessRunnerTests: XCTestCase {
         XCTAssertEqual(lines.all, ["surgeon job job_test: worker stderr: Error: Missing expected argument --job-dir"])
     }
 
+    /// Under a launcher (config `launcher`) the worker command follows the launcher's arguments, gets no
+    /// `--parent-pid`, and a rank that died fails the job with the launcher's line naming the rank.
+    func testLauncher_WrapsTheWorker_AndADeadRankFailsNamingIt() throws {
+        let launcherScript = root.appendingPathComponent("launcher-\(UUID().uuidString).sh")
+        try """
+            echo "args: $*" > "$(dirname "$0")/launcher-args.txt"
+            echo '--------------------------------------------------------------------------' >&2
+            echo 'mpirun noticed that process rank 1 with PID 0 on node vm exited on signal 9 (Killed).' >&2
+            exit 137
+            """.write(to: launcherScript, atomically: true, encoding: .utf8)
+        let (r, _) = try runner("exit 0") { $0.launcher = ["/bin/bash", launcherScript.path, "-np", "2"] }
+        XCTAssertThrowsError(try run(r, estimate: 1)) { error in
+            XCTAssertEqual("\(error)", "MPI job failed: mpirun noticed that process rank 1 with PID 0 on node vm exited on signal 9 (Killed).")
+        }
+        let args = try String(contentsOf: root.appendingPathComponent("launcher-args.txt"), encoding: .utf8)
+        XCTAssertTrue(args.hasPrefix("args: -np 2 /bin/bash "), args)
+        XCTAssertTrue(args.contains(" worker --job-dir "), args)
+        XCTAssertFalse(args.contains("--parent-pid"), args)
+    }
+
     func testWorkerKilledBySIGKILL_ThrowsARetryableErrorSayingWhereItDied() throws {
         let (r, _) = try runner("""
             echo '\(Self.progressShot2)'
