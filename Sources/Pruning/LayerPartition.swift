@@ -21,6 +21,5 @@ public struct LayerPartition: @unchecked Sendable {
     }
 
     public var isDistributed: Bool { communicator.size > 1 }
-    public var rank: Int { communicator.rank }
     public func owns(_ i: Int) -> Bool { owner[i] == communicator.rank }
 }

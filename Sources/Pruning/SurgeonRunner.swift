@@ -228,10 +228,7 @@ public struct SurgeonRunner: PruneRunner {
             let mine = phases.map { runSeconds[$0] ?? 0 }
             let all = try comm.allGather(mine)
             let perRank = (0..<comm.size).map { r in Dictionary(uniqueKeysWithValues: phases.enumerated().map { ($1, all[r * phases.count + $0]) }) }
-            let sequences = (0..<comm.size).map { r -> Int in
-                let base = calibration.sequences.count / comm.size, extra = calibration.sequences.count % comm.size
-                return base + (r < extra ? 1 : 0)
-            }
+            let sequences = (0..<comm.size).map { comm.share(of: calibration.sequences.count, rank: $0).count }
             return PruneReport.Distributed(ranks: comm.size, sequencesPerRank: sequences, secondsPerRank: perRank, bytesSentPerShot: bytesSent)
         }() : nil
 
