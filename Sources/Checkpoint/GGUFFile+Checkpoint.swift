@@ -84,6 +84,7 @@ extension GGUFFile {
             bosTokenId: self["tokenizer.ggml.bos_token_id"]?.intValue,
             eosTokenId: self["tokenizer.ggml.eos_token_id"]?.intValue,
             ffnWidths: ffnList, headCounts: headList, kvHeadCounts: kvList)
+        config.mlpBias = a == .llama && info("blk.0.ffn_down.bias") != nil
         if a == .gemma3 {
             // llama.cpp: every 6th layer attends globally, the others over the window with RoPE base 10 000;
             // scores scaled by 1/√head_dim (all sizes but 27B, whose query_pre_attn_scalar differs).

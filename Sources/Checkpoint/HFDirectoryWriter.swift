@@ -75,7 +75,7 @@ extension ModelConfig {
             add("rope_theta", ropeTheta)
             f.append(("rope_parameters", "{\"rope_type\":\"default\",\"rope_theta\":\(Double(ropeTheta).formatted6)}"))
             add("hidden_act", "silu")
-            if architecture == .llama { add("attention_bias", attentionBias); add("mlp_bias", false) }
+            if architecture == .llama { add("attention_bias", attentionBias); add("mlp_bias", mlpBias) }
             add("tie_word_embeddings", tieWordEmbeddings)
         case .gemma3:
             f.append(("architectures", "[\"Gemma3ForCausalLM\"]"))

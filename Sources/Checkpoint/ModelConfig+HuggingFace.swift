@@ -70,6 +70,7 @@ extension ModelConfig {
                       tieWordEmbeddings: try bool("tie_word_embeddings", false),
                       attentionBias: arch == .qwen2 ? true : try bool("attention_bias", false),
                       bosTokenId: tokenId("bos_token_id"), eosTokenId: tokenId("eos_token_id"))
+            mlpBias = arch == .llama ? try bool("mlp_bias", false) : false
             if arch == .gemma3 { try readGemma3(json, path: path, float: float, optInt: optInt) }
         case "opt":
             let hidden = try int("hidden_size"), heads = try int("num_attention_heads")

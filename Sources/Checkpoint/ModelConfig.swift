@@ -39,6 +39,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var tieWordEmbeddings: Bool
     /// q/k/v projections carry biases (qwen2; OPT always has biases).
     public var attentionBias: Bool
+    /// gate/up/down carry biases (Llama's `mlp_bias`; a coupled prune with `bias_compensation` adds them).
+    public var mlpBias: Bool = false
     public var bosTokenId: Int?
     public var eosTokenId: Int?
     /// OPT: pre-LayerNorm blocks (`do_layer_norm_before`); all OPT sizes but 350m.

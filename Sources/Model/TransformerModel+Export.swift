@@ -10,6 +10,11 @@ extension TransformerModel {
         c.headCounts = heads.allSatisfy { $0 == c.numHeads } ? nil : heads
         c.kvHeadCounts = kv.allSatisfy { $0 == c.numKVHeads } ? nil : kv
         c.ffnWidths = ffn.allSatisfy { $0 == c.intermediateSize } ? nil : ffn
+        if c.architecture == .llama {  // Llama's flags cover every matrix of the group (`hfTensors` fills zeros)
+            let biased = Set(blocks.flatMap(\.linears).filter { $0.bias != nil }.map(\.role))
+            c.attentionBias = c.attentionBias || !biased.isDisjoint(with: [.q, .k, .v, .o])
+            c.mlpBias = c.mlpBias || !biased.isDisjoint(with: [.gate, .up, .down])
+        }
         return c
     }
 
@@ -28,10 +33,18 @@ extension TransformerModel {
         let root = llama ? "model" : "model.decoder"
         t[root + ".embed_tokens.weight"] = Tensor(shape: [v, c], data: tokenEmbedding)
         if let p = positionEmbedding { t[root + ".embed_positions.weight"] = Tensor(shape: [p.count / c, c], data: p) }
+        // Llama's `attention_bias` / `mlp_bias` give every matrix of the group a bias: zeros where the model has none.
+        let cfg = currentConfig
+        func biasFlag(_ role: Linear.Role) -> Bool {
+            guard cfg.architecture == .llama else { return false }
+            return [.q, .k, .v, .o].contains(role) ? cfg.attentionBias : cfg.mlpBias
+        }
         for (l, b) in blocks.enumerated() {
             for lin in b.linears {
                 t[lin.name + ".weight"] = Tensor(shape: [lin.rows, lin.cols], data: lin.weight)
-                if let bias = lin.bias { vec(lin.name + ".bias", bias) }
+                if let bias = lin.bias ?? (biasFlag(lin.role) ? [Float](repeating: 0, count: lin.rows) : nil) {
+                    vec(lin.name + ".bias", bias)
+                }
             }
             let p = "\(root).layers.\(l)"
             norm(p + (llama ? ".input_layernorm" : ".self_attn_layer_norm"), b.attentionNorm)

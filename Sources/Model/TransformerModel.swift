@@ -60,6 +60,8 @@ public struct TransformerModel: Sendable {
         if cfg.architecture.isLlamaLike {
             tokenEmbedding = try get("model.embed_tokens.weight", [V, C])
             positionEmbedding = nil
+            // Llama's MLP biases (`mlp_bias`, or a bias-compensated prune's down_proj) are read when present.
+            let mlpBias: Bool? = cfg.architecture.isGemma ? false : nil
             for l in 0..<cfg.numLayers {
                 let p = "model.layers.\(l)", H = cfg.heads(l), KV = cfg.kvHeads(l), F = cfg.ffnWidth(l)
                 guard H == 0 || (KV > 0 && H % KV == 0) else {
@@ -70,9 +72,9 @@ public struct TransformerModel: Sendable {
                     try linear(p + ".self_attn.k_proj", .k, KV * D, C, bias: nil),
                     try linear(p + ".self_attn.v_proj", .v, KV * D, C, bias: nil),
                     try linear(p + ".self_attn.o_proj", .o, C, H * D, bias: nil),
-                    try linear(p + ".mlp.gate_proj", .gate, F, C, bias: false),
-                    try linear(p + ".mlp.up_proj", .up, F, C, bias: false),
-                    try linear(p + ".mlp.down_proj", .down, C, F, bias: false),
+                    try linear(p + ".mlp.gate_proj", .gate, F, C, bias: mlpBias),
+                    try linear(p + ".mlp.up_proj", .up, F, C, bias: mlpBias),
+                    try linear(p + ".mlp.down_proj", .down, C, F, bias: mlpBias),
                 ]
                 func rms(_ name: String, _ n: Int = C) throws -> Norm {
                     try rmsNorm(p + "." + name + ".weight", n)

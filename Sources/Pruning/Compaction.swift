@@ -8,7 +8,8 @@ import Model
 /// - FFN neuron i: row i of `gate` or `up`, or column i of `down`, is all zeros (silu(0)·u = g·0 = 0);
 /// - query head h: its `D` columns of `o` are all zeros;
 /// - KV head g: every query head that reads it is removed.
-/// Deleting such structures leaves the function unchanged (up to BLAS summation order).
+/// Deleting such structures leaves the function unchanged (up to BLAS summation order). A block left with no
+/// head (or no neuron) but an o_proj (down_proj) bias keeps one, so that the bias is still added.
 public enum Compaction {
     /// What survives in one block (indices into the dense block).
     public struct LayerPlan: Codable, Sendable, Equatable {
@@ -71,6 +72,10 @@ public enum Compaction {
                 }
                 if alive { heads.append(h) }
             }
+            // A block whose every head (or neuron) is gone still adds o_proj's (down_proj's) bias when
+            // `bias_compensation` gave it one: one structure stays, its output columns zero, to carry the bias.
+            if heads.isEmpty, blk.heads > 0, o.bias?.contains(where: { $0 != 0 }) == true { heads = [0] }
+            if neurons.isEmpty, f > 0, down.bias?.contains(where: { $0 != 0 }) == true { neurons = [0] }
             let kv = Array(Set(heads.map { blk.kvHeadOf[$0] })).sorted()
             layers.append(LayerPlan(neurons: neurons, heads: heads, kvHeads: kv))
         }

@@ -2,6 +2,21 @@
 public struct CouplingPlan: Sendable {
     public enum Axis: String, Sendable { case rows, columns }
 
+    /// Which member matrices of a coupled structure are scored and updated (`coupled_cost`).
+    public enum Cost: String, Codable, Sendable, CaseIterable {
+        /// The sum of every member's joint OBS cost, and an OBS update of every member matrix (the first
+        /// implementation: gate and up rows, down columns; q rows, o columns; K/V rows).
+        case members
+        /// Only the matrices that read the structure's output (down columns of a neuron, o columns of a head) are
+        /// scored and updated. Once they are gone nothing reads the producing rows (gate/up, q, K/V), so removing
+        /// those changes nothing: they are zeroed without an update, which would only move other neurons' or
+        /// heads' weights to make up for an output nobody reads.
+        case outputs
+
+        /// Whether `member` is scored and updated under this choice (columns are the reading side).
+        func counts(_ member: Member) -> Bool { self == .members || member.axis == .columns }
+    }
+
     /// Some rows or columns of one prunable matrix (`layer` indexes the driver's layer array).
     public struct Member: Sendable, Equatable {
         public var layer: Int

@@ -19,6 +19,13 @@ public struct PrunableLayer: Sendable {
     public var weightColumns: Int { hasBias ? C - 1 : C }
     /// Zeros in Θ.
     public var zeros: Int { weight.data.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } }
+
+    /// Sets `rows` and `cols` (full coordinates) to zero, with no update of the rest.
+    mutating func zero(rows: [Int], cols: [Int] = []) {
+        let R = self.R, C = self.C
+        for r in rows { for c in 0..<C { weight.data[r * C + c] = 0 } }
+        for c in cols { for r in 0..<R { weight.data[r * C + c] = 0 } }
+    }
 }
 
 /// What one shot needs besides the layers.
@@ -39,6 +46,8 @@ public struct ShotOptions: Sendable {
     public var coupling: CouplingPlan?
     /// Coupled only: equal widths in every block, FFN neurons removed in multiples of this (`--uniform`); nil: off.
     public var uniformMultiple: Int?
+    /// Coupled only: which member matrices are scored and updated.
+    public var coupledCost: CouplingPlan.Cost = PruneRequest.defaultCoupledCost
 
     public init(structure: PruneRequest.Structure, method: PruneRequest.Method, sparsity: Double,
                 dampG: Double? = nil, dampA: Double? = nil, maxCorrelate: Int = 2000, structuredGroupSize: Int = 0,
@@ -50,12 +59,22 @@ public struct ShotOptions: Sendable {
         self.structuredOrder = structuredOrder; self.coupling = coupling
     }
 
+    /// The layers whose costs and updates this shot computes: all of them, except that a coupled shot under
+    /// `outputs` scores only the matrices that read its structures.
+    func scoredLayers(count: Int) -> Set<Int> {
+        guard structure == .coupled, coupledCost == .outputs, let plan = coupling else { return Set(0..<count) }
+        var out = Set<Int>()
+        for st in plan.structures { for m in st.members where coupledCost.counts(m) { out.insert(m.layer) } }
+        return out
+    }
+
     /// The options of shot `s_t` of a request (its damping, or the structure's default, and `max_correlate`).
     public init(request: PruneRequest, sparsity: Double, coupling: CouplingPlan? = nil,
                 structuredOrder: StructuredUpdateOrder = .summed) {
         self.init(structure: request.structure, method: request.method, sparsity: sparsity, dampG: request.dampG,
                   dampA: request.dampA, maxCorrelate: request.maxCorrelate, structuredOrder: structuredOrder, coupling: coupling)
         if request.uniform { uniformMultiple = request.uniformMultiple }
+        coupledCost = request.coupledCost
     }
 
     /// Default damping. Structured and coupled: δ_G = δ_A = 0.1, the best of 0.01/0.1/0.3/1 on the dev split

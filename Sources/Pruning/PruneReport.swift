@@ -163,6 +163,9 @@ public struct EffectiveSettings: Codable, Sendable, Equatable {
     public var maxCorrelate: Int?
     /// Where the damping came from: the request, or the measured default of this structure.
     public var source: String
+    /// Coupled only: which member matrices were scored and updated, and whether o/down biases compensated.
+    public var coupledCost: CouplingPlan.Cost?
+    public var biasCompensation: Bool?
 
     public init(request: PruneRequest) {
         let d = ShotOptions.defaultDamping(request.structure)
@@ -173,9 +176,12 @@ public struct EffectiveSettings: Codable, Sendable, Equatable {
             ? request.maxCorrelate : nil
         source = request.dampG != nil && request.dampA != nil ? "request"
             : "default for \(request.structure.rawValue): \(ShotOptions.defaultDampingSource(request.structure))"
+        coupledCost = request.structure == .coupled ? request.coupledCost : nil
+        biasCompensation = request.structure == .coupled ? request.biasCompensation : nil
     }
 
     enum CodingKeys: String, CodingKey {
         case dampG = "damp_g", dampA = "damp_a", updateOrder = "update_order", maxCorrelate = "max_correlate", source
+        case coupledCost = "coupled_cost", biasCompensation = "bias_compensation"
     }
 }

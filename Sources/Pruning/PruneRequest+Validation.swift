@@ -47,6 +47,9 @@ extension PruneRequest {
         if structure == .coupled && !config.architecture.isLlamaLike {
             errors.append("structure: coupled pruning removes whole neurons and heads of Llama-family models, not \(config.architecture.rawValue)")
         }
+        if biasCompensation && config.architecture != .llama {
+            errors.append("bias_compensation: adds o_proj and down_proj biases, which only Llama's config (attention_bias, mlp_bias) and llama.cpp's llama architecture carry, not \(config.architecture.rawValue)")
+        }
         if !errors.isEmpty { throw Invalid(errors: errors) }
     }
 
@@ -90,6 +93,9 @@ extension PruneRequest {
             errors.append("uniform: equal per-layer widths apply to coupled structured pruning (whole neurons and heads), not \(structure.rawValue); use structure coupled")
         }
         check("uniform_multiple", uniformMultiple, Limits.uniformMultiple)
+        if biasCompensation && (structure != .coupled || method != .llmSurgeon) {
+            errors.append("bias_compensation: the OBS update of coupled llm-surgeon pruning writes the compensating biases; it does not apply to \(structure.rawValue) \(method.rawValue)")
+        }
         if structure == .semi24 && abs(sparsity - 0.5) > 1e-9 && sparsity > 0 && sparsity < 1 {
             errors.append("sparsity: 2:4 pruning removes exactly half of the weights; use 0.5, got \(sparsity)")
         }

@@ -58,6 +58,12 @@ public struct PruneRequest: Codable, Sendable, Equatable {
     /// How the row and column updates of structured pruning combine (`summed`: the reference;
     /// `sequential`: columns on the row-updated weights, the default: best on the dev split, docs/quality.md).
     public var structuredOrder: StructuredUpdateOrder
+    /// Coupled only: which member matrices of a neuron or head are scored and updated (`CouplingPlan.Cost`).
+    public var coupledCost: CouplingPlan.Cost
+    /// Coupled, Llama only: give every o_proj and down_proj a bias (zeros) before the first shot, so that the OBS
+    /// update of a removed head's or neuron's columns can put its mean output there (FLAP's compensation, here
+    /// solved jointly with the other columns' update through the constant-1 column of A).
+    public var biasCompensation: Bool
     /// Evaluate after every k-th shot (and always after the last); 1 evaluates after every shot.
     public var evalEvery: Int
     /// Coupled only: the same FFN width and KV-group count in every layer (`--uniform`), FFN neurons removed in
@@ -93,7 +99,9 @@ public struct PruneRequest: Codable, Sendable, Equatable {
                 loraSubset: Double = 0.025, loraTargets: LowRankTargets = .all,
                 evalEvery: Int = 1, evalOffset: Int = 0, uniform: Bool = false, uniformMultiple: Int = PruneRequest.defaultUniformMultiple,
                 memoryBudget: Int? = nil, spillPrecision: ActivationSpill.Precision = .bf16, keepCheckpoints: Bool = false,
-                dtype: OutputDType = .f32) {
+                dtype: OutputDType = .f32, coupledCost: CouplingPlan.Cost = PruneRequest.defaultCoupledCost,
+                biasCompensation: Bool = false) {
+        self.coupledCost = coupledCost; self.biasCompensation = biasCompensation
         self.memoryBudget = memoryBudget; self.spillPrecision = spillPrecision; self.keepCheckpoints = keepCheckpoints
         self.dtype = dtype
         self.model = model; self.structure = structure; self.method = method; self.sparsity = sparsity
@@ -138,6 +146,8 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         spillPrecision = try c.decodeIfPresent(ActivationSpill.Precision.self, forKey: .spillPrecision) ?? .bf16
         keepCheckpoints = try c.decodeIfPresent(Bool.self, forKey: .keepCheckpoints) ?? false
         dtype = try c.decodeIfPresent(OutputDType.self, forKey: .dtype) ?? .f32
+        coupledCost = try c.decodeIfPresent(CouplingPlan.Cost.self, forKey: .coupledCost) ?? PruneRequest.defaultCoupledCost
+        biasCompensation = try c.decodeIfPresent(Bool.self, forKey: .biasCompensation) ?? false
     }
 
     /// Weights per correlated chunk of unstructured and 2:4 LLM Surgeon. The reference scripts use 2,000; the
@@ -146,6 +156,8 @@ public struct PruneRequest: Codable, Sendable, Equatable {
     public static let defaultMaxCorrelate = 500
     /// `--uniform`: FFN neurons removed in multiples of this (tensor-core and SIMD friendly widths).
     public static let defaultUniformMultiple = 8
+    /// Coupled structures' scoring (docs/quality.md).
+    public static let defaultCoupledCost = CouplingPlan.Cost.outputs
 
     /// The JSON field names a request accepts (a sweep grid checks its keys against them).
     public static var fieldNames: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -156,6 +168,7 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         case eval, evalWindows = "eval_windows", evalSeqlen = "eval_seqlen", structuredOrder = "update_order", evalEvery = "eval_every"
         case evalOffset = "eval_offset", uniform, uniformMultiple = "uniform_multiple"
         case memoryBudget = "memory_budget", spillPrecision = "spill_precision", keepCheckpoints = "keep_checkpoints", dtype
+        case coupledCost = "coupled_cost", biasCompensation = "bias_compensation"
         case loraLearningRate = "lora_lr", loraEpochs = "lora_epochs", loraSubset = "lora_subset", loraTargets = "lora_targets"
     }
 }

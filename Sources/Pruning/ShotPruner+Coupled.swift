@@ -11,7 +11,7 @@ extension ShotPruner {
         var costs = [Float](repeating: 0, count: plan.structures.count)
         try ctx.timed("costs") {
             var axisOf = [Int: CouplingPlan.Axis]()
-            for st in plan.structures { for m in st.members { axisOf[m.layer] = m.axis } }
+            for st in plan.structures { for m in st.members where options.coupledCost.counts(m) { axisOf[m.layer] = m.axis } }
             var products = [Int: [Float]]()
             if method == .llmSurgeon || method == .kobd {
                 for (l, axis) in axisOf where part.owns(l) {
@@ -25,7 +25,7 @@ extension ShotPruner {
             // A structure lives inside one block, whose owner costs it; the others' zeros make the sum exact.
             for (i, st) in plan.structures.enumerated() where part.owns(st.members[0].layer) {
                 var total = 0.0
-                for m in st.members {
+                for m in st.members where options.coupledCost.counts(m) {
                     total += try memberCost(m, layers[m.layer], states[m.layer], product: products[m.layer] ?? [],
                                             method: method)
                 }
@@ -65,10 +65,15 @@ extension ShotPruner {
                 st.members.forEach(take)
                 if let g = st.group { left[g] -= 1; if left[g] == 0 { plan.groups[g].members.forEach(take) } }
             }
+            // Under `outputs` the producing rows are zeroed without an update (nothing reads them any more).
+            let updatesRows = options.coupledCost == .members
             for i in layers.indices where part.owns(i) && (rows[i] != nil || cols[i] != nil) {
                 try ctx.check("update", i)
-                try removeRowsAndColumns(&layers[i], states[i], rows: (rows[i] ?? []).sorted(),
-                                         cols: (cols[i] ?? []).sorted(), options: options)
+                let r = (rows[i] ?? []).sorted(), c = (cols[i] ?? []).sorted()
+                if updatesRows || !c.isEmpty {
+                    try removeRowsAndColumns(&layers[i], states[i], rows: updatesRows ? r : [], cols: c, options: options)
+                }
+                if !updatesRows { layers[i].zero(rows: r) }
                 states[i].release(); cache.release(layers[i].curvature)
             }
         }

@@ -33,13 +33,17 @@ public enum ShotPruner {
         let zerosBefore = layers.map(\.zeros)
         let cache = InverseCache()
         var states: [LayerState] = []
+        let scored = options.scoredLayers(count: layers.count)
         try ctx.timed("costs") {
             for i in layers.indices {
                 try ctx.check("costs", i)
                 guard part.owns(i) else { states.append(LayerState(live: LiveSet(rows: [], cols: []), kappa: 0)); continue }
                 cache.register(layers[i].curvature)
+                // A layer that is only zeroed (a coupled structure's producing rows under `outputs`) needs its live
+                // set, not its inverses.
                 let st = try ctx.timed("inverses") {
-                    try prepare(&layers[i], method: method, dampG: options.dampG, dampA: options.dampA, cache: cache,
+                    try prepare(&layers[i], method: scored.contains(i) || method != .llmSurgeon ? method : .kobd,
+                                dampG: options.dampG, dampA: options.dampA, cache: cache,
                                 factored: structure == .structured || structure == .coupled)
                 }
                 states.append(st)
@@ -231,9 +235,7 @@ public enum ShotPruner {
                                        ainv: st.ainv, order: options.structuredOrder,
                                        groupSize: options.structuredGroupSize, layer: layer.name)
         } else {
-            let C = layer.C
-            for r in rows { for c in 0..<C { layer.weight.data[r * C + c] = 0 } }
-            for c in cols { for r in 0..<layer.R { layer.weight.data[r * C + c] = 0 } }
+            layer.zero(rows: rows, cols: cols)
         }
     }
 }

@@ -64,6 +64,7 @@ public struct SurgeonRunner: PruneRunner {
             lm.checkpoint.tensors[name + ".weight"] = nil
             lm.checkpoint.tensors[name + ".bias"] = nil
         }
+        if request.biasCompensation { Self.addCompensatingBiases(&lm.model) }
         guard !lm.model.linearIDs.isEmpty else {
             throw PruningError.unsupported(method: request.method.rawValue, structure: "a model with no prunable layers")
         }
@@ -294,6 +295,16 @@ public struct SurgeonRunner: PruneRunner {
         let ua = URL(fileURLWithPath: a).resolvingSymlinksInPath().standardizedFileURL
         let ub = URL(fileURLWithPath: b).resolvingSymlinksInPath().standardizedFileURL
         return ua.path == ub.path
+    }
+
+    /// `bias_compensation`: a zero bias on every o_proj and down_proj that has none. The curvature pass then
+    /// appends A's constant-1 column, and the OBS column update sets the bias (before any shot and before a
+    /// resume restores the checkpoint's biases, so the model has the shape the checkpoints were written from).
+    static func addCompensatingBiases(_ model: inout TransformerModel) {
+        for id in model.linearIDs {
+            let l = model[linear: id]
+            if (l.role == .o || l.role == .down) && l.bias == nil { model[linear: id].bias = [Float](repeating: 0, count: l.rows) }
+        }
     }
 
     /// Θ = [W, b] with the bias as the last column (method.md §2). // (R, C0 [+1])

@@ -8,7 +8,7 @@ struct JobRequestParser {
     static let known: Set<String> = ["model", "calibration", "eval", "structure", "method", "sparsity", "shots", "samples",
                                      "seqlen", "seed", "damp_g", "damp_a", "max_correlate", "lora_rank", "eval_windows", "eval_seqlen",
                                      "update_order", "eval_offset", "uniform", "uniform_multiple",
-                                     "memory_budget", "spill_precision", "keep_checkpoints", "dtype"]
+                                     "memory_budget", "spill_precision", "keep_checkpoints", "dtype", "coupled_cost", "bias_compensation"]
 
     var errors: [Problem.FieldError] = []
 
@@ -42,6 +42,8 @@ struct JobRequestParser {
         let spill = enumValue(body, "spill_precision", ActivationSpill.Precision.self) ?? .bf16
         let keepCheckpoints = bool(body, "keep_checkpoints") ?? false
         let dtype = enumValue(body, "dtype", PruneRequest.OutputDType.self) ?? .f32
+        let coupledCost = enumValue(body, "coupled_cost", CouplingPlan.Cost.self) ?? PruneRequest.defaultCoupledCost
+        let biasCompensation = bool(body, "bias_compensation") ?? false
         // Built even when some fields were of the wrong type (those take their defaults), so that the values of
         // the others are validated too and every bad field is reported at once (`validationErrors`).
         candidate = PruneRequest(model: model ?? "", structure: structure, method: method, sparsity: sparsity ?? 0.5, shots: shots,
@@ -49,7 +51,8 @@ struct JobRequestParser {
                                  dampG: dampG, dampA: dampA, maxCorrelate: maxCorrelate, loraRank: loraRank, eval: eval,
                                  evalWindows: evalWindows, evalSeqlen: evalSeqlen, structuredOrder: order,
                                  evalOffset: evalOffset, uniform: uniform, uniformMultiple: uniformMultiple,
-                                 memoryBudget: memoryBudget, spillPrecision: spill, keepCheckpoints: keepCheckpoints, dtype: dtype)
+                                 memoryBudget: memoryBudget, spillPrecision: spill, keepCheckpoints: keepCheckpoints, dtype: dtype,
+                                 coupledCost: coupledCost, biasCompensation: biasCompensation)
         return errors.isEmpty ? candidate : nil
     }
 

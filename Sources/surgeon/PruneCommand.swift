@@ -10,6 +10,7 @@ extension StructuredUpdateOrder: ExpressibleByArgument {}
 extension LowRankTargets: ExpressibleByArgument {}
 extension ActivationSpill.Precision: ExpressibleByArgument {}
 extension PruneRequest.OutputDType: ExpressibleByArgument {}
+extension CouplingPlan.Cost: ExpressibleByArgument {}
 
 /// The options that define a prune request: `surgeon prune` and `surgeon plan` share them.
 struct RequestOptions: ParsableArguments {
@@ -46,6 +47,10 @@ struct RequestOptions: ParsableArguments {
     var keepCheckpoints = false
     @Option(name: .long, help: "f32 | bf16 | f16: storage of the pruned model written (bf16 and f16 are half the size).")
     var dtype: PruneRequest.OutputDType = .f32
+    @Option(name: .customLong("coupled-cost"), help: "Coupled only: members (score and update every member matrix) or outputs (only the down/o columns that read a neuron or head; docs/quality.md).")
+    var coupledCost: CouplingPlan.Cost = PruneRequest.defaultCoupledCost
+    @Flag(name: .customLong("bias-compensation"), help: "Coupled, Llama only: o_proj and down_proj get biases that take a removed head's or neuron's mean output (docs/quality.md).")
+    var biasCompensation = false
 
     /// The request, or a `ValidationError` naming what is missing.
     func request() throws -> PruneRequest {
@@ -59,7 +64,8 @@ struct RequestOptions: ParsableArguments {
                             loraLearningRate: loraLR, loraEpochs: loraEpochs, loraSubset: loraSubset, loraTargets: loraTargets,
                             evalEvery: evalEvery, evalOffset: evalOffset, uniform: uniform, uniformMultiple: uniformMultiple,
                             memoryBudget: try memoryBudget.map(parseBytes), spillPrecision: spillPrecision,
-                            keepCheckpoints: keepCheckpoints, dtype: dtype)
+                            keepCheckpoints: keepCheckpoints, dtype: dtype, coupledCost: coupledCost,
+                            biasCompensation: biasCompensation)
     }
 }
 

@@ -174,6 +174,52 @@ final class CompactionTests: XCTestCase {
         }
     }
 
+    /// `bias_compensation` leaves o_proj and down_proj biases: compaction keeps them (layer 2, whose every head
+    /// and neuron is gone, keeps one of each to add them), and the compact GGUF and the uniform Hugging Face
+    /// directory read back as the masked model (Llama's `attention_bias`/`mlp_bias` with zero q/k/v/gate/up biases).
+    func testCompensatingBiases_SurviveCompactionAndBothExports() throws {
+        func withBiases(_ m: inout TransformerModel) {
+            for l in m.blocks.indices {
+                for i in [3, 6] { m.blocks[l].linears[i].bias = (0..<TinyCompact.c).map { Float(($0 + 3 * l + i) % 7) * 0.05 - 0.15 } }
+            }
+        }
+        var masked = try TinyCompact.pruned()
+        withBiases(&masked)
+        let (compact, plan) = try Compaction.compact(masked)
+        XCTAssertEqual(plan.layers.map(\.heads), [[0, 2, 3], [3], [0]])
+        XCTAssertEqual(plan.layers[2].neurons, [0])
+        let reference = try TinyCompact.logits(masked)
+        XCTAssertLessThan(TinyCompact.maxDiff(reference, try TinyCompact.logits(compact)), 1e-4)
+        let (laid, _) = Compaction.contiguousGroups(compact, ffnMultiple: 8)
+        let path = NSTemporaryDirectory() + "compact-bias-\(UUID().uuidString).gguf"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try GGUFWriter.write(laid.checkpoint(tokenizer: nil, source: "tiny"), to: path, storage: .F32)
+        let file = try GGUFFile(path: path)
+        XCTAssertNotNil(file.info("blk.2.ffn_down.bias")); XCTAssertNotNil(file.info("blk.2.attn_output.bias"))
+        let back = try TransformerModel(checkpoint: file.load())
+        let ggufDiff = TinyCompact.maxDiff(reference, try TinyCompact.logits(back))
+        XCTAssertLessThan(ggufDiff, 1e-4)
+
+        var even = try TinyCompact.model()
+        TinyCompact.prune(&even, neurons: [0: Array(0..<8), 1: Array(8..<16), 2: Array(16..<24)], heads: [0: [0, 1], 1: [2, 3], 2: [0, 1]])
+        withBiases(&even)
+        let (evenCompact, _) = try Compaction.compact(even)
+        let ck = try Compaction.checkpoint(Compaction.contiguousGroups(evenCompact).model, tokenizer: nil, source: "tiny", uniform: true)
+        XCTAssertTrue(ck.config.attentionBias && ck.config.mlpBias)
+        XCTAssertEqual(ck.tensors["model.layers.0.self_attn.q_proj.bias"]?.data.allSatisfy { $0 == 0 }, true)
+        XCTAssertEqual(ck.tensors["model.layers.0.mlp.up_proj.bias"]?.data.allSatisfy { $0 == 0 }, true)
+        let dir = NSTemporaryDirectory() + "compact-bias-hf-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try HFDirectoryWriter.write(ck, to: dir)
+        let json = try String(contentsOfFile: dir + "/config.json", encoding: .utf8)
+        XCTAssertTrue(json.contains("\"attention_bias\": true") && json.contains("\"mlp_bias\": true"), json)
+        let hf = try TransformerModel(checkpoint: try CheckpointLoader.load(path: dir))
+        let hfDiff = TinyCompact.maxDiff(try TinyCompact.logits(even), try TinyCompact.logits(hf))
+        print("compensating biases: compact GGUF vs masked \(ggufDiff), uniform HF vs masked \(hfDiff)")
+        XCTAssertLessThan(hfDiff, 1e-4)
+    }
+
     func testUnstructuredZerosCannotBeCompacted() throws {
         var m = try TinyCompact.model()
         for l in 0..<TinyCompact.layers {

@@ -111,6 +111,119 @@ final class ShotPrunerTests: XCTestCase {
         }
     }
 
+    /// `coupled_cost: outputs`: neurons are chosen by their down column's cost alone, ranked as the dense
+    /// formula `½·Θ[:,j]ᵀ G Θ[:,j] · (Ã_jj − Ã_jK Ã_KK⁻¹ Ã_Kj)` ranks them (a Schur complement of the damped Ã, no
+    /// inverse of the whole factor); the kept down columns move by `Θ_S Ã_SK Ã_KK⁻¹` (the least-squares
+    /// compensation on the kept inputs, solved directly); the producing rows of gate, up, q, k and v are zeroed
+    /// where removed and left bit-equal elsewhere.
+    func testCoupledOutputs_ScoresAndUpdatesOnlyTheReadingColumns_AsTheDenseFormulas() throws {
+        for s in [0.15, 0.3] {
+            var (ls, plan) = tinyBlock(62)
+            let before = ls
+            var options = ShotOptions(structure: .coupled, method: .llmSurgeon, sparsity: s, coupling: plan)
+            options.coupledCost = .outputs
+            _ = try ShotPruner.run(&ls, options: options)
+            let down = before[6], f = down.C, R = down.R
+            let zeroCol = { (l: Int, c: Int) in (0..<ls[l].R).allSatisfy { ls[l].weight[$0, c] == 0 } }
+            let removed = (0..<f).filter { zeroCol(6, $0) }
+            XCTAssertFalse(removed.isEmpty, "s = \(s): no neuron removed")
+            // Damped Ã as the shot builds it: aScale·A + δ·mean(diag)·I, δ = 0.1 (coupled default).
+            let a = down.curvature.a.data.map { Double($0 * down.curvature.aScale) }
+            let lambda = 0.1 * (0..<f).reduce(0.0) { $0 + a[$1 * f + $1] } / Double(f)
+            func at(_ i: Int, _ j: Int) -> Double { a[i * f + j] + (i == j ? lambda : 0) }
+            func solveKept(_ kept: [Int], _ rhs: [Double]) throws -> [Double] {  // Ã_KK x = rhs
+                let k = kept.count
+                var m = [Double](repeating: 0, count: k * k)
+                for (i, u) in kept.enumerated() { for (j, v) in kept.enumerated() { m[i * k + j] = at(u, v) } }
+                var x = rhs
+                try SPD.solve(m, n: k, &x, nrhs: 1)
+                return x
+            }
+            let g = down.curvature.g.data.map(Double.init)
+            var cost = [Double](repeating: 0, count: f)
+            for j in 0..<f {
+                let kept = (0..<f).filter { $0 != j }
+                let x = try solveKept(kept, kept.map { at($0, j) })
+                let schur = at(j, j) - zip(kept, x).reduce(0.0) { $0 + at(j, $1.0) * $1.1 }
+                var q = 0.0
+                for r in 0..<R { for t in 0..<R { q += Double(down.weight[r, j]) * g[r * R + t] * Double(down.weight[t, j]) } }
+                cost[j] = 0.5 * q * schur
+            }
+            let cheapest = (0..<f).sorted { cost[$0] < cost[$1] }.prefix(removed.count)
+            XCTAssertEqual(Set(cheapest), Set(removed), "s = \(s): costs \(cost)")
+            // The kept columns of down: Θ + Θ_S Ã_SK Ã_KK⁻¹ (row by row: Ã_KK y = Ã_KS Θ_Sᵀ).
+            let kept = (0..<f).filter { !removed.contains($0) }
+            var worst = 0.0
+            for r in 0..<R {
+                let rhs = kept.map { c in removed.reduce(0.0) { $0 + at(c, $1) * Double(down.weight[r, $1]) } }
+                let y = try solveKept(kept, rhs)
+                for (i, c) in kept.enumerated() {
+                    worst = max(worst, abs(Double(ls[6].weight[r, c]) - (Double(down.weight[r, c]) + y[i])))
+                }
+            }
+            XCTAssertLessThan(worst, 1e-4, "s = \(s): down's kept columns")
+            // Producers: zero where removed, untouched elsewhere.
+            for (l, gone) in [(4, removed), (5, removed)] {
+                for r in 0..<ls[l].R {
+                    let row = (0..<ls[l].C).map { ls[l].weight[r, $0] }
+                    XCTAssertEqual(row, gone.contains(r) ? [Float](repeating: 0, count: row.count)
+                                                         : (0..<ls[l].C).map { before[l].weight[r, $0] }, "layer \(l) row \(r)")
+                }
+            }
+            for l in [0, 1, 2] {
+                for r in 0..<ls[l].R where !(0..<ls[l].C).allSatisfy({ ls[l].weight[r, $0] == 0 }) {
+                    XCTAssertEqual((0..<ls[l].C).map { ls[l].weight[r, $0] }, (0..<ls[l].C).map { before[l].weight[r, $0] })
+                }
+            }
+            print("coupled outputs s=\(s): costs \(cost.map { Float($0) }), removed neurons \(removed), max |Δ| to the dense update \(worst)")
+        }
+    }
+
+    /// `bias_compensation`'s mechanism: a down_proj with a bias column (A built from its inputs and a constant 1).
+    /// A neuron whose activation is nearly constant (3 ± 0.02) costs almost nothing once the bias can take its
+    /// mean, so it goes first, and the OBS update moves `3·W[:, j]` into the bias — the dense least-squares
+    /// answer (the other columns barely move). Without the bias column the same neuron is not the cheapest.
+    func testCoupledBiasColumn_TakesARemovedNeuronsMeanOutput() throws {
+        var rng = TestRNG(63)
+        let R = 4, F = 6, T = 400, constant = 2
+        var x = [Float](repeating: 0, count: T * F)
+        for t in 0..<T { for j in 0..<F { x[t * F + j] = j == constant ? 3 + 0.02 * rng.uniform() : 0.5 + rng.uniform() } }
+        func gram(_ withOne: Bool) -> SymmetricFactor {
+            let n = F + (withOne ? 1 : 0)
+            var a = [Float](repeating: 0, count: n * n)
+            for t in 0..<T {
+                let row = (0..<F).map { x[t * F + $0] } + (withOne ? [1] : [])
+                for i in 0..<n { for j in 0..<n { a[i * n + j] += row[i] * row[j] / Float(T) } }
+            }
+            return SymmetricFactor(n: n, data: a)
+        }
+        let w = rng.array(R * F), b = rng.array(R)
+        let g = SymmetricFactor(n: R, data: randomSPD(R, rng: &rng))
+        let plan = CouplingPlan(structures: (0..<F).map { .init(name: "n\($0)", members: [.init(layer: 0, axis: .columns, indices: [$0])]) },
+                                groups: [])
+        var options = ShotOptions(structure: .coupled, method: .llmSurgeon, sparsity: 0.17, dampG: 0.1, dampA: 1e-6, coupling: plan)
+        options.coupledCost = .outputs
+        var theta = [Float](repeating: 0, count: R * (F + 1))
+        for r in 0..<R { for c in 0..<F { theta[r * (F + 1) + c] = w[r * F + c] }; theta[r * (F + 1) + F] = b[r] }
+        var withBias = [PrunableLayer(name: "down", weight: Tensor(shape: [R, F + 1], data: theta),
+                                      curvature: .balanced(g: g, a: gram(true)), hasBias: true)]
+        _ = try ShotPruner.run(&withBias, options: options)
+        let gone = (0..<F).filter { c in (0..<R).allSatisfy { withBias[0].weight[$0, c] == 0 } }
+        XCTAssertEqual(gone, [constant], "one column of 4 × 7 parameters reaches 17 %")
+        for r in 0..<R {
+            let expected = b[r] + 3 * w[r * F + constant]
+            XCTAssertEqual(withBias[0].weight[r, F], expected, accuracy: 2e-3 * max(1, abs(expected)), "bias of row \(r)")
+            for c in 0..<F where c != constant {
+                XCTAssertEqual(withBias[0].weight[r, c], w[r * F + c], accuracy: 2e-2, "row \(r) column \(c)")
+            }
+        }
+        var plain = [PrunableLayer(name: "down", weight: Tensor(shape: [R, F], data: w), curvature: .balanced(g: g, a: gram(false)))]
+        _ = try ShotPruner.run(&plain, options: options)
+        let gonePlain = (0..<F).filter { c in (0..<R).allSatisfy { plain[0].weight[$0, c] == 0 } }
+        print("bias column: removed \(gone), bias \((0..<R).map { withBias[0].weight[$0, F] }); without it: removed \(gonePlain)")
+        XCTAssertNotEqual(gonePlain, [constant])
+    }
+
     /// SmolLM2-sized structured shot on random factors (30 blocks × 7 matrices). Prints seconds; set
     /// SURGEON_BENCH=1 to run (release build recommended).
     func testStructuredShotOnSmolLM2SizedRandomFactors_PrintsSeconds() throws {
