@@ -52,8 +52,11 @@ public enum CurvatureEstimator {
     /// (`Communicator.share`), and each factor's sums are reduced in rank order to the rank that owns its Linear:
     /// only the owner gets the Linear's curvature, the others get identity factors that hold nothing. The loss is
     /// every sequence's, summed in sequence order, as in one process.
+    ///
+    /// `gradients` (indices into `model.linearIDs`; `nil`: all) limits which Linears get a measured `G`; the others
+    /// get `G = I` (a coupled shot under `outputs` scores only the matrices that read its structures).
     public static func estimateWithLoss(model: TransformerModel, sequences: [[Int32]], need: Need,
-                                        partition: LayerPartition? = nil,
+                                        partition: LayerPartition? = nil, gradients: Set<Int>? = nil,
                                         progress: ((Int, Int) -> Void)? = nil,
                                         isCancelled: (() -> Bool)? = nil) throws -> (layers: [LayerCurvature], loss: Double?) {
         let layout = CurvatureLayout(model: model)
@@ -64,10 +67,11 @@ public enum CurvatureEstimator {
         let mine = comm.share(of: sequences.count)
         // One A accumulator per (layer, input group), one G per Linear.
         let aAcc = layout.inputWidths.map { KFACAccumulator(dimension: $0) }
-        let gAcc = need == .kfac ? layout.linears.map { KFACAccumulator(dimension: $0.rows) } : []
+        let gAcc: [KFACAccumulator?] = need == .kfac
+            ? layout.linears.indices.map { gradients?.contains($0) ?? true ? KFACAccumulator(dimension: layout.linears[$0].rows) : nil } : []
         let own = try pass(model: model, layout: layout, sequences: Array(sequences[mine]), need: need, progress: progress,
                            isCancelled: isCancelled, input: { slot, x, t in aAcc[slot].add(x, tokens: t) },
-                           gradient: { k, g, t in gAcc[k].add(g, tokens: t) })
+                           gradient: { k, g, t in gAcc[k]?.add(g, tokens: t) })
         var losses = [Double](repeating: 0, count: sequences.count)
         for (j, l) in own.enumerated() { losses[mine.lowerBound + j] = l }
         var owned = [Bool](repeating: true, count: layout.linears.count)
@@ -76,14 +80,14 @@ public enum CurvatureEstimator {
             var slotOwner = [Int](repeating: -1, count: aAcc.count)
             for (k, e) in layout.linears.enumerated() where slotOwner[e.slot] < 0 { slotOwner[e.slot] = partition.owner[k] }
             for (slot, acc) in aAcc.enumerated() { try acc.reduce(to: slotOwner[slot], over: comm) }
-            for (k, acc) in gAcc.enumerated() { try acc.reduce(to: partition.owner[k], over: comm) }
+            for (k, acc) in gAcc.enumerated() { try acc?.reduce(to: partition.owner[k], over: comm) }
             owned = layout.linears.indices.map(partition.owns)
         }
         var aFactors: [SymmetricFactor?] = aAcc.map { _ in nil }
         for (k, e) in layout.linears.enumerated() where owned[k] && aFactors[e.slot] == nil { aFactors[e.slot] = aAcc[e.slot].finalize() }
         let layers = try layout.linears.indices.map { k in
             guard owned[k], let a = aFactors[layout.linears[k].slot] else { return layout.identity(k) }
-            return try layout.curvature(k, a: a, g: need == .kfac ? gAcc[k].finalize() : nil)
+            return try layout.curvature(k, a: a, g: need == .kfac ? gAcc[k]?.finalize() : nil)
         }
         return (layers, meanLoss(losses))
     }

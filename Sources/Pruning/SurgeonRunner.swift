@@ -160,7 +160,8 @@ public struct SurgeonRunner: PruneRunner {
                 // Curvature on the current weights, every layer's factors at once.
                 let (curvature, loss) = try shotTimer.time("curvature") {
                     try CurvatureEstimator.estimateWithLoss(model: lm.model, sequences: calibration.sequences, need: need,
-                                                            partition: partition, progress: curvatureProgress, isCancelled: isCancelled)
+                                                            partition: partition, gradients: options.scoredLayers(count: ids.count),
+                                                            progress: curvatureProgress, isCancelled: isCancelled)
                 }
                 calibrationLoss = loss
                 // Costs, global threshold, updates and masks. The layers take the model's weights over (the model

@@ -59,6 +59,26 @@ final class CurvatureEstimatorTests: XCTestCase {
         XCTAssertFalse(f[4].a === f[6].a)
     }
 
+    /// `gradients:` measures G only for the Linears named (a coupled shot under `outputs`: o and down), bit-equal to
+    /// the full pass's; the others get `G = I` and their A as measured.
+    func testEstimate_OnlyTheNamedLinearsGetAMeasuredG() throws {
+        let ck = try CheckpointLoader.load(path: Self.modelFixtures.appendingPathComponent("tiny-llama").path)
+        let model = try TransformerModel(checkpoint: ck)
+        let sequences: [[Int32]] = [[1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1]]
+        let full = try CurvatureEstimator.estimate(model: model, sequences: sequences, need: .kfac)
+        let readers = Set(model.linearIDs.indices.filter { [.o, .down].contains(model[linear: model.linearIDs[$0]].role) })
+        XCTAssertFalse(readers.isEmpty)
+        let part = try CurvatureEstimator.estimateWithLoss(model: model, sequences: sequences, need: .kfac, gradients: readers).layers
+        for k in model.linearIDs.indices {
+            if readers.contains(k) {
+                XCTAssertEqual(part[k].scaledG(), full[k].scaledG()); XCTAssertEqual(part[k].scaledA(), full[k].scaledA())
+            } else {
+                XCTAssertTrue(part[k].g.isIdentity)
+                XCTAssertEqual(part[k].a.data, full[k].a.data)
+            }
+        }
+    }
+
     func testEstimate_IdentityNeedsNoData() throws {
         let ck = try CheckpointLoader.load(path: Self.modelFixtures.appendingPathComponent("tiny-opt").path)
         let model = try TransformerModel(checkpoint: ck)

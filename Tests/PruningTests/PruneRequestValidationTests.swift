@@ -1,3 +1,5 @@
+import Checkpoint
+import Foundation
 import XCTest
 @testable import Pruning
 
@@ -43,6 +45,27 @@ final class PruneRequestValidationTests: XCTestCase {
         XCTAssertEqual(r.structure, .structured); XCTAssertEqual(r.structuredOrder, .sequential)
         let back = try JSONDecoder().decode(PruneRequest.self, from: JSONEncoder().encode(r))
         XCTAssertEqual(back, r)
+    }
+
+    func testBiasCompensation_OnlyForCoupledLLMSurgeonOnLlama() throws {
+        var r = base(); r.biasCompensation = true
+        XCTAssertEqual(r.fieldErrors(), ["bias_compensation: the OBS update of coupled llm-surgeon pruning writes the compensating biases; it does not apply to structured llm-surgeon"])
+        r.structure = .coupled; r.method = .kobd
+        XCTAssertEqual(r.fieldErrors().count, 1)
+        r.method = .llmSurgeon
+        XCTAssertEqual(r.fieldErrors(), [])
+        func config(_ a: ModelConfig.Architecture) -> ModelConfig {
+            ModelConfig(architecture: a, vocabSize: 16, hiddenSize: 8, intermediateSize: 12, numLayers: 1, numHeads: 2, numKVHeads: 1,
+                        headDim: 4, maxPositions: 64, normEps: 1e-5, tieWordEmbeddings: true)
+        }
+        XCTAssertNoThrow(try r.validate(against: config(.llama)))
+        XCTAssertThrowsError(try r.validate(against: config(.gemma3))) { e in
+            XCTAssertTrue((e as! PruneRequest.Invalid).errors.first?.hasPrefix("bias_compensation: adds o_proj and down_proj biases") == true, "\(e)")
+        }
+        let json = #"{"model":"m.gguf","sparsity":0.2,"calibration":"c.txt","structure":"coupled","bias_compensation":true,"coupled_cost":"members"}"#
+        let d = try JSONDecoder().decode(PruneRequest.self, from: Data(json.utf8))
+        XCTAssertTrue(d.biasCompensation); XCTAssertEqual(d.coupledCost, .members)
+        XCTAssertEqual(base().coupledCost, .outputs)
     }
 
     /// Every limit of `PruneRequest.Limits`: both bounds pass, one past each fails with `field: must be … got …`.
