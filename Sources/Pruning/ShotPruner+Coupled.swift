@@ -3,7 +3,8 @@ import Tensor
 
 extension ShotPruner {
     /// Coupled structures (FFN neurons, attention heads): joint OBS cost per structure, global threshold over
-    /// all their parameters, multi-row/multi-column update of every member matrix.
+    /// all their parameters, multi-column update of the matrices that read them (`outputs`, the default; the
+    /// producing rows are zeroed) or multi-row/multi-column update of every member matrix (`members`).
     static func coupled(_ layers: inout [PrunableLayer], _ states: inout [LayerState], _ cache: InverseCache, options: ShotOptions,
                         part: LayerPartition, ctx: ShotContext) throws -> Float {
         let plan = options.coupling!
