@@ -89,6 +89,7 @@ public enum CompactExport {
             // A compact HF directory is uniform: its widths are already multiples of --uniform-multiple.
             let (w, c) = Compaction.contiguousGroups(m, ffnMultiple: o.format == .gguf ? max(0, o.ffnMultiple) : 0)
             written = w; cost = c
+            if o.format == .gguf { try Compaction.checkGGUFWidths(written) }
         }
         let ck = o.compact
             ? try Compaction.checkpoint(written, tokenizer: tokenizer, source: modelPath, uniform: o.uniform)

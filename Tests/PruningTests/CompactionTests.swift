@@ -220,6 +220,18 @@ final class CompactionTests: XCTestCase {
         XCTAssertLessThan(hfDiff, 1e-4)
     }
 
+    /// llama.cpp's gemma3 graph has one FFN width for every layer: a compact Gemma GGUF with per-layer widths is
+    /// refused before writing (Llama-family models go to `deci`, which reads per-layer widths).
+    func testCompactGemmaGGUFWithPerLayerWidths_IsRefused_LlamaIsNot() throws {
+        let (gemma, _) = try Compaction.compact(try TinyCompact.pruned(gemma: true))
+        XCTAssertThrowsError(try Compaction.checkGGUFWidths(gemma)) { e in
+            XCTAssertTrue("\(e)".contains("llama.cpp's gemma3 architecture gives every layer one FFN width") && "\(e)".contains("--uniform"), "\(e)")
+        }
+        let (llama, _) = try Compaction.compact(try TinyCompact.pruned())
+        XCTAssertNoThrow(try Compaction.checkGGUFWidths(llama))
+        XCTAssertNoThrow(try Compaction.checkGGUFWidths(try TinyCompact.model(gemma: true)))
+    }
+
     func testUnstructuredZerosCannotBeCompacted() throws {
         var m = try TinyCompact.model()
         for l in 0..<TinyCompact.layers {
