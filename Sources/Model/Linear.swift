@@ -59,6 +59,9 @@ public struct Linear: Sendable, Equatable {
     /// The place of a Linear in its block. OPT maps `out_proj` to `o`, `fc1` to `up`, `fc2` to `down`.
     public enum Role: String, Sendable, CaseIterable {
         case q, k, v, o, gate, up, down
+
+        /// q, k, v and o (Llama's `attention_bias` covers these; `mlp_bias` the others).
+        public var isAttention: Bool { self == .q || self == .k || self == .v || self == .o }
     }
 
     public init(name: String, role: Role, rows: Int, cols: Int, weight: [Float], bias: [Float]?) {

@@ -11,9 +11,9 @@ extension TransformerModel {
         c.kvHeadCounts = kv.allSatisfy { $0 == c.numKVHeads } ? nil : kv
         c.ffnWidths = ffn.allSatisfy { $0 == c.intermediateSize } ? nil : ffn
         if c.architecture == .llama {  // Llama's flags cover every matrix of the group (`hfTensors` fills zeros)
-            let biased = Set(blocks.flatMap(\.linears).filter { $0.bias != nil }.map(\.role))
-            c.attentionBias = c.attentionBias || !biased.isDisjoint(with: [.q, .k, .v, .o])
-            c.mlpBias = c.mlpBias || !biased.isDisjoint(with: [.gate, .up, .down])
+            let biased = blocks.flatMap(\.linears).filter { $0.bias != nil }
+            c.attentionBias = c.attentionBias || biased.contains { $0.role.isAttention }
+            c.mlpBias = c.mlpBias || biased.contains { !$0.role.isAttention }
         }
         return c
     }
@@ -37,7 +37,7 @@ extension TransformerModel {
         let cfg = currentConfig
         func biasFlag(_ role: Linear.Role) -> Bool {
             guard cfg.architecture == .llama else { return false }
-            return [.q, .k, .v, .o].contains(role) ? cfg.attentionBias : cfg.mlpBias
+            return role.isAttention ? cfg.attentionBias : cfg.mlpBias
         }
         for (l, b) in blocks.enumerated() {
             for lin in b.linears {

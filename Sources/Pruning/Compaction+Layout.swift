@@ -84,9 +84,6 @@ extension Compaction {
 
     static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
-    /// The checkpoint of a model whose blocks already have contiguous groups. With `uniform`, every layer
-    /// must have the same widths and the config is a standard one (no per-layer lists); otherwise throws
-    /// `.notUniform` naming the widths found.
     /// A compact GGUF must load in llama.cpp: its Llama-family models with per-layer widths are written as
     /// `deci`, which reads them, but its `gemma3` graph sizes every layer from one FFN width and head count.
     public static func checkGGUFWidths(_ model: TransformerModel) throws {
@@ -96,6 +93,9 @@ extension Compaction {
         throw Failure.notUniform("llama.cpp's gemma3 architecture gives every layer one FFN width and one head count, and this compact Gemma model has FFN widths \(f.sorted()), query heads \(h.sorted()), KV heads \(kv.sorted()) across layers, so its GGUF would not load there. Possible: prune with --uniform (equal widths load in llama.cpp), --format hf --compact --uniform, or --format gguf without --compact (dense with zeros).")
     }
 
+    /// The checkpoint of a model whose blocks already have contiguous groups. With `uniform`, every layer
+    /// must have the same widths and the config is a standard one (no per-layer lists); otherwise throws
+    /// `.notUniform` naming the widths found.
     public static func checkpoint(_ model: TransformerModel, tokenizer: TokenizerData?, source: String,
                                   uniform: Bool) throws -> LoadedCheckpoint {
         var ck = model.checkpoint(tokenizer: tokenizer, source: source)
