@@ -48,6 +48,10 @@ public struct ShotOptions: Sendable {
     public var uniformMultiple: Int?
     /// Coupled only: which member matrices are scored and updated.
     public var coupledCost: CouplingPlan.Cost = PruneRequest.defaultCoupledCost
+    /// LLM Surgeon: conjugate-gradient steps of the refit on the shot's fixed mask (`MaskedRefit`); 0: none.
+    public var refitIterations = 0
+    /// 2:4 LLM Surgeon: how a block is scored.
+    public var pairCost = PruneRequest.defaultPairCost
 
     public init(structure: PruneRequest.Structure, method: PruneRequest.Method, sparsity: Double,
                 dampG: Double? = nil, dampA: Double? = nil, maxCorrelate: Int = 2000, structuredGroupSize: Int = 0,
@@ -75,6 +79,8 @@ public struct ShotOptions: Sendable {
                   dampA: request.dampA, maxCorrelate: request.maxCorrelate, structuredOrder: structuredOrder, coupling: coupling)
         if request.uniform { uniformMultiple = request.uniformMultiple }
         coupledCost = request.coupledCost
+        refitIterations = request.refitIterations
+        pairCost = request.pairCost ?? PruneRequest.defaultPairCost
     }
 
     /// Default damping. Structured and coupled: δ_G = δ_A = 0.1, the best of 0.01/0.1/0.3/1 on the dev split
@@ -114,6 +120,9 @@ public struct ShotResult: Sendable {
     public var quadraticModelIncrease: Double? = nil
     /// … and the sum of the OBS costs of the structures selected (what the method expects to lose).
     public var selectedCost: Double? = nil
+    /// With a refit (`refitIterations > 0`): the damped quadratic of the shot's change before and after the refit,
+    /// summed over layers, in the same units.
+    public var refit: MaskedRefit.Outcome? = nil
 
     /// Fraction of all prunable parameters that are zero.
     public var sparsity: Double {

@@ -27,8 +27,14 @@ public struct PruneReport: Codable, Sendable, Equatable {
         /// `calibration_loss` minus this one's: the increase it caused.
         public var predictedIncrease: Double?
         public var selectedCost: Double?
+        /// With `refit_iterations`: the damped quadratic of the shot's change before and after the refit of the
+        /// kept weights (calibration-loss units, summed over layers).
+        public var refitBefore: Double?
+        public var refitAfter: Double?
         public init(shot: Int, targetSparsity: Double, achievedSparsity: Double, perplexity: Double?, seconds: [String: Double],
-                    calibrationLoss: Double? = nil, predictedIncrease: Double? = nil, selectedCost: Double? = nil) {
+                    calibrationLoss: Double? = nil, predictedIncrease: Double? = nil, selectedCost: Double? = nil,
+                    refitBefore: Double? = nil, refitAfter: Double? = nil) {
+            self.refitBefore = refitBefore; self.refitAfter = refitAfter
             self.shot = shot; self.targetSparsity = targetSparsity; self.achievedSparsity = achievedSparsity
             self.perplexity = perplexity; self.seconds = seconds
             self.calibrationLoss = calibrationLoss; self.predictedIncrease = predictedIncrease; self.selectedCost = selectedCost
@@ -37,6 +43,7 @@ public struct PruneReport: Codable, Sendable, Equatable {
             case shot, perplexity, seconds
             case targetSparsity = "target_sparsity", achievedSparsity = "achieved_sparsity"
             case calibrationLoss = "calibration_loss", predictedIncrease = "predicted_increase", selectedCost = "selected_cost"
+            case refitBefore = "refit_quadratic_before", refitAfter = "refit_quadratic_after"
         }
 
         /// The measured figures (`perplexity`, losses, costs) are written as `null` when not finite (a diverged
@@ -47,6 +54,7 @@ public struct PruneReport: Codable, Sendable, Equatable {
             try c.encode(achievedSparsity, forKey: .achievedSparsity); try c.encodeMeasured(perplexity, forKey: .perplexity)
             try c.encode(seconds, forKey: .seconds); try c.encodeMeasured(calibrationLoss, forKey: .calibrationLoss)
             try c.encodeMeasured(predictedIncrease, forKey: .predictedIncrease); try c.encodeMeasured(selectedCost, forKey: .selectedCost)
+            try c.encodeMeasured(refitBefore, forKey: .refitBefore); try c.encodeMeasured(refitAfter, forKey: .refitAfter)
         }
     }
 
@@ -166,6 +174,10 @@ public struct EffectiveSettings: Codable, Sendable, Equatable {
     /// Coupled only: which member matrices were scored and updated, and whether o/down biases compensated.
     public var coupledCost: CouplingPlan.Cost?
     public var biasCompensation: Bool?
+    /// LLM Surgeon: conjugate-gradient steps of the refit on each shot's mask (0: none; nil where it cannot run).
+    public var refitIterations: Int?
+    /// 2:4 LLM Surgeon only: how blocks were scored.
+    public var pairCost: SemiStructured.PairCost?
 
     public init(request: PruneRequest) {
         let d = ShotOptions.defaultDamping(request.structure)
@@ -178,10 +190,13 @@ public struct EffectiveSettings: Codable, Sendable, Equatable {
             : "default for \(request.structure.rawValue): \(ShotOptions.defaultDampingSource(request.structure))"
         coupledCost = request.structure == .coupled ? request.coupledCost : nil
         biasCompensation = request.structure == .coupled ? request.biasCompensation : nil
+        refitIterations = request.method == .llmSurgeon && request.structure != .coupled ? request.refitIterations : nil
+        pairCost = request.method == .llmSurgeon && request.structure == .semi24 ? request.pairCost ?? PruneRequest.defaultPairCost : nil
     }
 
     enum CodingKeys: String, CodingKey {
         case dampG = "damp_g", dampA = "damp_a", updateOrder = "update_order", maxCorrelate = "max_correlate", source
         case coupledCost = "coupled_cost", biasCompensation = "bias_compensation"
+        case refitIterations = "refit_iterations", pairCost = "pair_cost"
     }
 }

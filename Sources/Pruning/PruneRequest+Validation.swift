@@ -29,6 +29,7 @@ extension PruneRequest {
         public static let evalEvery = 1...64
         public static let uniformMultiple = 1...4096
         public static let memoryBudget = (1 << 20)...(1 << 50)
+        public static let refitIterations = 0...1000
     }
 
     /// Checks every field that can be checked without the model (and, with `checkFiles`, that the files
@@ -95,6 +96,15 @@ extension PruneRequest {
         check("uniform_multiple", uniformMultiple, Limits.uniformMultiple)
         if biasCompensation && (structure != .coupled || method != .llmSurgeon) {
             errors.append("bias_compensation: the OBS update of coupled llm-surgeon pruning writes the compensating biases; it does not apply to \(structure.rawValue) \(method.rawValue)")
+        }
+        check("refit_iterations", refitIterations, Limits.refitIterations)
+        if refitIterations > 0 && (method != .llmSurgeon || structure == .coupled) {
+            errors.append(structure == .coupled && method == .llmSurgeon
+                ? "refit_iterations: a coupled structure leaves each matrix only rows or only columns to remove, for which the OBS update is already the minimum the refit seeks; use it with structured, unstructured or 2:4"
+                : "refit_iterations: refits the weights that llm-surgeon's OBS update keeps; it does not apply to \(method.rawValue)")
+        }
+        if pairCost == .joint && (structure != .semi24 || method != .llmSurgeon) {
+            errors.append("pair_cost: joint scores 2:4 blocks with llm-surgeon's inverse factors; it does not apply to \(structure.rawValue) \(method.rawValue)")
         }
         if structure == .semi24 && abs(sparsity - 0.5) > 1e-9 && sparsity > 0 && sparsity < 1 {
             errors.append("sparsity: 2:4 pruning removes exactly half of the weights; use 0.5, got \(sparsity)")

@@ -64,6 +64,11 @@ public struct PruneRequest: Codable, Sendable, Equatable {
     /// update of a removed head's or neuron's columns can put its mean output there (FLAP's compensation, here
     /// solved jointly with the other columns' update through the constant-1 column of A).
     public var biasCompensation: Bool
+    /// LLM Surgeon, structured / unstructured / 2:4: conjugate-gradient steps of the refit of the kept weights on
+    /// each shot's fixed mask (`MaskedRefit`); 0 turns it off.
+    public var refitIterations: Int
+    /// 2:4 LLM Surgeon: how a block's cost is scored (`nil`: `defaultPairCost`).
+    public var pairCost: SemiStructured.PairCost?
     /// Evaluate after every k-th shot (and always after the last); 1 evaluates after every shot.
     public var evalEvery: Int
     /// Coupled only: the same FFN width and KV-group count in every layer (`--uniform`), FFN neurons removed in
@@ -100,8 +105,9 @@ public struct PruneRequest: Codable, Sendable, Equatable {
                 evalEvery: Int = 1, evalOffset: Int = 0, uniform: Bool = false, uniformMultiple: Int = PruneRequest.defaultUniformMultiple,
                 memoryBudget: Int? = nil, spillPrecision: ActivationSpill.Precision = .bf16, keepCheckpoints: Bool = false,
                 dtype: OutputDType = .f32, coupledCost: CouplingPlan.Cost = PruneRequest.defaultCoupledCost,
-                biasCompensation: Bool = false) {
-        self.coupledCost = coupledCost; self.biasCompensation = biasCompensation
+                biasCompensation: Bool = false, refitIterations: Int = 0, pairCost: SemiStructured.PairCost? = nil) {
+        self.coupledCost = coupledCost; self.biasCompensation = biasCompensation; self.refitIterations = refitIterations
+        self.pairCost = pairCost
         self.memoryBudget = memoryBudget; self.spillPrecision = spillPrecision; self.keepCheckpoints = keepCheckpoints
         self.dtype = dtype
         self.model = model; self.structure = structure; self.method = method; self.sparsity = sparsity
@@ -148,6 +154,8 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         dtype = try c.decodeIfPresent(OutputDType.self, forKey: .dtype) ?? .f32
         coupledCost = try c.decodeIfPresent(CouplingPlan.Cost.self, forKey: .coupledCost) ?? PruneRequest.defaultCoupledCost
         biasCompensation = try c.decodeIfPresent(Bool.self, forKey: .biasCompensation) ?? false
+        refitIterations = try c.decodeIfPresent(Int.self, forKey: .refitIterations) ?? 0
+        pairCost = try c.decodeIfPresent(SemiStructured.PairCost.self, forKey: .pairCost)
     }
 
     /// Weights per correlated chunk of unstructured and 2:4 LLM Surgeon. The reference scripts use 2,000; the
@@ -158,6 +166,8 @@ public struct PruneRequest: Codable, Sendable, Equatable {
     public static let defaultUniformMultiple = 8
     /// Coupled structures' scoring (docs/quality.md).
     public static let defaultCoupledCost = CouplingPlan.Cost.outputs
+    /// 2:4 LLM Surgeon's block cost (docs/quality.md).
+    public static let defaultPairCost = SemiStructured.PairCost.sum
 
     /// The JSON field names a request accepts (a sweep grid checks its keys against them).
     public static var fieldNames: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -169,6 +179,7 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         case evalOffset = "eval_offset", uniform, uniformMultiple = "uniform_multiple"
         case memoryBudget = "memory_budget", spillPrecision = "spill_precision", keepCheckpoints = "keep_checkpoints", dtype
         case coupledCost = "coupled_cost", biasCompensation = "bias_compensation"
+        case refitIterations = "refit_iterations", pairCost = "pair_cost"
         case loraLearningRate = "lora_lr", loraEpochs = "lora_epochs", loraSubset = "lora_subset", loraTargets = "lora_targets"
     }
 }

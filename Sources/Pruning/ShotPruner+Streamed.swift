@@ -53,7 +53,7 @@ extension ShotPruner {
         var tau = -Float.infinity
         ctx.timed("threshold") { tau = GlobalThreshold.structured(costs, sparsity: s) }
 
-        var quadratic = 0.0, selected = 0.0
+        var quadratic = 0.0, selected = 0.0, refit = MaskedRefit.Outcome.none
         try ctx.timed("update") {
             for i in 0..<count {
                 try ctx.check("update", i)
@@ -61,7 +61,7 @@ extension ShotPruner {
                 cache.drop(l.curvature.g)
                 zerosBefore[i] = z
                 let d = try removeBelowThreshold(&l, st, costs[i], tau: tau, options: options, ctx: ctx)
-                quadratic += d.quadratic; selected += d.selected
+                quadratic += d.quadratic; selected += d.selected; refit = refit + d.refit
                 st.release()
                 zeros[i] = l.zeros; parameters[i] = l.R * l.C
                 try store(i, l)
@@ -72,6 +72,7 @@ extension ShotPruner {
         var result = ShotResult(threshold: tau, zerosBefore: zerosBefore, zeros: zeros, parameters: parameters, seconds: ctx.seconds)
         result.quadraticModelIncrease = diagnose ? quadratic : nil
         result.selectedCost = diagnose ? selected : nil
+        result.refit = options.method == .llmSurgeon && options.refitIterations > 0 ? refit : nil
         return result
     }
 }

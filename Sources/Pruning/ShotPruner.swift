@@ -51,6 +51,7 @@ public enum ShotPruner {
         }
         var tau: Float? = nil
         var diagnostics: (quadratic: Double, selected: Double)? = nil
+        var refit: MaskedRefit.Outcome? = nil
         switch (method, structure) {
         case (.wanda, _), (.sparsegpt, _):
             try ctx.timed("update") {
@@ -60,9 +61,9 @@ public enum ShotPruner {
                 }
             }
         case (_, .unstructured), (_, .semi24):
-            tau = try elementwise(&layers, &states, cache, options: options, part: part, ctx: ctx)
+            (tau, refit) = try elementwise(&layers, &states, cache, options: options, part: part, ctx: ctx)
         case (_, .structured):
-            (tau, diagnostics) = try rowsAndColumns(&layers, &states, cache, options: options, part: part, ctx: ctx)
+            (tau, diagnostics, refit) = try rowsAndColumns(&layers, &states, cache, options: options, part: part, ctx: ctx)
         case (_, .coupled):
             tau = try coupled(&layers, &states, cache, options: options, part: part, ctx: ctx)
         }
@@ -76,6 +77,7 @@ public enum ShotPruner {
         var result = ShotResult(threshold: tau, zerosBefore: zerosBefore, zeros: layers.map(\.zeros), parameters: layers.map { $0.R * $0.C }, seconds: ctx.seconds)
         result.quadraticModelIncrease = diagnostics?.quadratic
         result.selectedCost = diagnostics?.selected
+        result.refit = refit
         return result
     }
 
@@ -94,9 +96,10 @@ public enum ShotPruner {
     }
 
     static func elementwise(_ layers: inout [PrunableLayer], _ states: inout [LayerState], _ cache: InverseCache, options: ShotOptions,
-                            part: LayerPartition, ctx: ShotContext) throws -> Float? {
+                            part: LayerPartition, ctx: ShotContext) throws -> (Float?, MaskedRefit.Outcome?) {
         let semi = options.structure == .semi24
-        var costs: [[Float]] = [], blocks: [[Float]] = []
+        var costs: [[Float]] = [], blocks: [[Float]] = [], pairs: [[UInt8]] = []
+        let joint = semi && options.pairCost == .joint && options.method == .llmSurgeon
         try ctx.timed("costs") {
             for i in layers.indices {
                 costs.append(part.owns(i) ? elementCosts(layers[i], states[i], method: options.method)
@@ -106,7 +109,18 @@ public enum ShotPruner {
                 for i in layers.indices { try part.communicator.broadcast(&costs[i], root: part.owner[i]) }
             }
             for i in layers.indices {
-                if semi {
+                if joint {
+                    var b = [Float](repeating: 0, count: layers[i].R * SemiStructured.blocksPerRow(weightColumns: layers[i].weightColumns))
+                    var p = [UInt8](repeating: 0, count: b.count)
+                    if part.owns(i) {
+                        let l = layers[i], st = states[i]
+                        (b, p) = SemiStructured.jointBlockCosts(theta: l.weight.data, u: reciprocalOrZero(st.ginvDiag).map { $0 * st.kappa },
+                                                                ainv: st.ainv.full(), liveCols: st.live.cols, R: l.R, C: l.C,
+                                                                weightColumns: l.weightColumns)
+                    }
+                    if part.isDistributed { try part.communicator.broadcast(&b, root: part.owner[i]) }
+                    blocks.append(b); pairs.append(p)
+                } else if semi {
                     blocks.append(SemiStructured.blockCosts(elementCosts: costs[i], R: layers[i].R, C: layers[i].C,
                                                             weightColumns: layers[i].weightColumns))
                 }
@@ -117,7 +131,9 @@ public enum ShotPruner {
             tau = semi ? GlobalThreshold.semiStructured(blockCosts: blocks, sparsity: options.sparsity)
                        : GlobalThreshold.unstructured(costs: costs, sparsity: options.sparsity)
         }
-        guard let t = tau else { return nil }
+        guard let t = tau else { return (nil, nil) }
+        let refits = options.method == .llmSurgeon && options.refitIterations > 0
+        var refitBefore = [Double](repeating: 0, count: layers.count), refitAfter = refitBefore
         // The correlated update is sequential within a layer but independent across layers: layers run in
         // parallel on the job's BLAS threads. The baselines only mask.
         let workers = options.method == .llmSurgeon ? blasThreads() : 1
@@ -132,7 +148,10 @@ public enum ShotPruner {
                     try lock.withLock { try ctx.check("update", i) }
                     let l = lp[i]
                     var mask = [Bool](repeating: false, count: l.R * l.C)
-                    if semi {
+                    if joint {
+                        SemiStructured.mark(&mask, pairs: pairs[i], blockCosts: blocks[i], tau: t, R: l.R, C: l.C,
+                                            weightColumns: l.weightColumns)
+                    } else if semi {
                         SemiStructured.mark(&mask, elementCosts: cp[i], blockCosts: blocks[i], tau: t, R: l.R, C: l.C,
                                             weightColumns: l.weightColumns)
                     } else {
@@ -140,9 +159,14 @@ public enum ShotPruner {
                     }
                     cp[i] = []
                     if options.method == .llmSurgeon {
+                        let before = refits ? lp[i].weight.data : []
                         try CorrelatedUpdate.apply(theta: &lp[i].weight, mask: mask, live: sp[i].live,
                                                    ginv: sp[i].ginv.full(), ainv: sp[i].ainv.full(),
                                                    maxCorrelate: options.maxCorrelate, layer: l.name)
+                        if refits {
+                            let o = refitKept(&lp[i], sp[i], before: before, options: options)
+                            lock.withLock { refitBefore[i] = o.before; refitAfter[i] = o.after }
+                        }
                     } else {
                         for j in mask.indices where mask[j] { lp[i].weight.data[j] = 0 }
                     }
@@ -151,11 +175,16 @@ public enum ShotPruner {
                 }
             } } }
         }
-        return t
+        guard refits else { return (t, nil) }
+        if part.isDistributed {  // disjoint per-layer values: exact
+            try part.communicator.allReduceSum(&refitBefore)
+            try part.communicator.allReduceSum(&refitAfter)
+        }
+        return (t, MaskedRefit.Outcome(before: CurvatureEstimator.sumInOrder(refitBefore), after: CurvatureEstimator.sumInOrder(refitAfter)))
     }
 
     static func rowsAndColumns(_ layers: inout [PrunableLayer], _ states: inout [LayerState], _ cache: InverseCache, options: ShotOptions,
-                               part: LayerPartition, ctx: ShotContext) throws -> (Float, (quadratic: Double, selected: Double)?) {
+                               part: LayerPartition, ctx: ShotContext) throws -> (Float, (quadratic: Double, selected: Double)?, MaskedRefit.Outcome?) {
         var costs: [GlobalThreshold.StructuredLayer] = []
         try ctx.timed("costs") {
             for i in layers.indices {
@@ -172,34 +201,50 @@ public enum ShotPruner {
         ctx.timed("threshold") { tau = GlobalThreshold.structured(costs, sparsity: options.sparsity) }
         let diagnose = options.method == .llmSurgeon || options.method == .kobd
         var quadratic = [Double](repeating: 0, count: layers.count), selected = quadratic
+        var refitBefore = quadratic, refitAfter = quadratic
         try ctx.timed("update") {
             for i in layers.indices where part.owns(i) {
                 try ctx.check("update", i)
                 let d = try removeBelowThreshold(&layers[i], states[i], costs[i], tau: tau, options: options, ctx: ctx)
                 quadratic[i] = d.quadratic; selected[i] = d.selected
+                refitBefore[i] = d.refit.before; refitAfter[i] = d.refit.after
                 states[i].release(); cache.release(layers[i].curvature)
             }
         }
         if diagnose, part.isDistributed {  // disjoint per-layer values: exact
             try part.communicator.allReduceSum(&quadratic)
             try part.communicator.allReduceSum(&selected)
+            try part.communicator.allReduceSum(&refitBefore)
+            try part.communicator.allReduceSum(&refitAfter)
         }
-        return (tau, diagnose ? (CurvatureEstimator.sumInOrder(quadratic), CurvatureEstimator.sumInOrder(selected)) : nil)
+        let refit = MaskedRefit.Outcome(before: CurvatureEstimator.sumInOrder(refitBefore), after: CurvatureEstimator.sumInOrder(refitAfter))
+        return (tau, diagnose ? (CurvatureEstimator.sumInOrder(quadratic), CurvatureEstimator.sumInOrder(selected)) : nil,
+                options.refitIterations > 0 && options.method == .llmSurgeon ? refit : nil)
     }
 
     /// Removes the rows and columns of one layer whose costs are at most `tau`, with the OBS update; returns the
     /// layer's diagnostics (the quadratic model's increase and the selected cost; 0 for methods without them).
     static func removeBelowThreshold(_ layer: inout PrunableLayer, _ st: LayerState, _ costs: GlobalThreshold.StructuredLayer,
-                                     tau: Float, options: ShotOptions, ctx: ShotContext) throws -> (quadratic: Double, selected: Double) {
+                                     tau: Float, options: ShotOptions, ctx: ShotContext) throws -> (quadratic: Double, selected: Double, refit: MaskedRefit.Outcome) {
         let diagnose = options.method == .llmSurgeon || options.method == .kobd
         let rows = costs.rowCosts.indices.filter { costs.rowCosts[$0] <= tau }
         let cols = costs.colCosts.indices.filter { costs.colCosts[$0] <= tau }
         let before = diagnose ? layer.weight.data : []
         try removeRowsAndColumns(&layer, st, rows: rows, cols: cols, options: options)
-        guard diagnose else { return (0, 0) }
+        guard diagnose else { return (0, 0, .none) }
+        let refit = ctx.timed("refit") { refitKept(&layer, st, before: before, options: options) }
         let q = ctx.timed("diagnostics") { quadraticModel(change: before, layer, kappa: st.kappa) }
         let s = rows.reduce(0.0) { $0 + Double(costs.rowCosts[$1]) } + cols.reduce(0.0) { $0 + Double(costs.colCosts[$1]) }
-        return (q, s)
+        return (q, s, refit)
+    }
+
+    /// LLM Surgeon with `refitIterations > 0`: the refit of the kept weights on the mask the update left
+    /// (`MaskedRefit`), with the damping of the shot's inverses; its outcome scaled by the layer's `κ`.
+    static func refitKept(_ layer: inout PrunableLayer, _ st: LayerState, before: [Float], options: ShotOptions) -> MaskedRefit.Outcome {
+        guard options.method == .llmSurgeon, options.refitIterations > 0 else { return .none }
+        let o = MaskedRefit.refit(theta: &layer.weight, before: before, live: st.live, g: layer.curvature.g, a: layer.curvature.a,
+                                  dampG: options.dampG, dampA: options.dampA, iterations: options.refitIterations)
+        return MaskedRefit.Outcome(before: o.before * Double(st.kappa), after: o.after * Double(st.kappa))
     }
 
     /// `½·κ·tr(G Δ A Δᵀ)` with the undamped factors: the loss increase the K-FAC quadratic model predicts for the

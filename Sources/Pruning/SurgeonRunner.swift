@@ -198,7 +198,9 @@ public struct SurgeonRunner: PruneRunner {
             let record = PruneReport.Shot(shot: shot, targetSparsity: target, achievedSparsity: Self.sparsity(lm.model),
                                           perplexity: ppl, seconds: seconds, calibrationLoss: calibrationLoss,
                                           predictedIncrease: result.quadraticModelIncrease.map { $0 * lossScale },
-                                          selectedCost: result.selectedCost.map { $0 * lossScale })
+                                          selectedCost: result.selectedCost.map { $0 * lossScale },
+                                          refitBefore: result.refit.map { $0.before * lossScale },
+                                          refitAfter: result.refit.map { $0.after * lossScale })
             if writes {
                 try shotTimer.time("save") { try ShotCheckpoint.save(model: lm.model, record: record, output: outputDirectory) }
                 if !request.keepCheckpoints, shot > 1 { ShotCheckpoint.dropWeights(outputDirectory, shot: shot - 1) }

@@ -8,7 +8,8 @@ struct JobRequestParser {
     static let known: Set<String> = ["model", "calibration", "eval", "structure", "method", "sparsity", "shots", "samples",
                                      "seqlen", "seed", "damp_g", "damp_a", "max_correlate", "lora_rank", "eval_windows", "eval_seqlen",
                                      "update_order", "eval_offset", "uniform", "uniform_multiple",
-                                     "memory_budget", "spill_precision", "keep_checkpoints", "dtype", "coupled_cost", "bias_compensation"]
+                                     "memory_budget", "spill_precision", "keep_checkpoints", "dtype", "coupled_cost", "bias_compensation",
+                                     "refit_iterations", "pair_cost"]
 
     var errors: [Problem.FieldError] = []
 
@@ -44,6 +45,8 @@ struct JobRequestParser {
         let dtype = enumValue(body, "dtype", PruneRequest.OutputDType.self) ?? .f32
         let coupledCost = enumValue(body, "coupled_cost", CouplingPlan.Cost.self) ?? PruneRequest.defaultCoupledCost
         let biasCompensation = bool(body, "bias_compensation") ?? false
+        let refitIterations = int(body, "refit_iterations") ?? 0
+        let pairCost = enumValue(body, "pair_cost", SemiStructured.PairCost.self)
         // Built even when some fields were of the wrong type (those take their defaults), so that the values of
         // the others are validated too and every bad field is reported at once (`validationErrors`).
         candidate = PruneRequest(model: model ?? "", structure: structure, method: method, sparsity: sparsity ?? 0.5, shots: shots,
@@ -52,7 +55,8 @@ struct JobRequestParser {
                                  evalWindows: evalWindows, evalSeqlen: evalSeqlen, structuredOrder: order,
                                  evalOffset: evalOffset, uniform: uniform, uniformMultiple: uniformMultiple,
                                  memoryBudget: memoryBudget, spillPrecision: spill, keepCheckpoints: keepCheckpoints, dtype: dtype,
-                                 coupledCost: coupledCost, biasCompensation: biasCompensation)
+                                 coupledCost: coupledCost, biasCompensation: biasCompensation,
+                                 refitIterations: refitIterations, pairCost: pairCost)
         return errors.isEmpty ? candidate : nil
     }
 

@@ -11,6 +11,7 @@ extension LowRankTargets: ExpressibleByArgument {}
 extension ActivationSpill.Precision: ExpressibleByArgument {}
 extension PruneRequest.OutputDType: ExpressibleByArgument {}
 extension CouplingPlan.Cost: ExpressibleByArgument {}
+extension SemiStructured.PairCost: ExpressibleByArgument {}
 
 /// The options that define a prune request: `surgeon prune` and `surgeon plan` share them.
 struct RequestOptions: ParsableArguments {
@@ -51,6 +52,10 @@ struct RequestOptions: ParsableArguments {
     var coupledCost: CouplingPlan.Cost = PruneRequest.defaultCoupledCost
     @Flag(name: .customLong("bias-compensation"), help: "Coupled, Llama only: o_proj and down_proj get biases that take a removed head's or neuron's mean output (docs/quality.md).")
     var biasCompensation = false
+    @Option(name: .customLong("refit-iterations"), help: "LLM Surgeon, structured / unstructured / 2:4: conjugate-gradient steps refitting the kept weights on each shot's mask (0: off; docs/quality.md).")
+    var refitIterations = 0
+    @Option(name: .customLong("pair-cost"), help: "2:4 LLM Surgeon: sum (a block costs its two cheapest single weights, the paper's) or joint (the OBS cost of removing the pair together; docs/quality.md).")
+    var pairCost: SemiStructured.PairCost?
 
     /// The request, or a `ValidationError` naming what is missing.
     func request() throws -> PruneRequest {
@@ -65,7 +70,7 @@ struct RequestOptions: ParsableArguments {
                             evalEvery: evalEvery, evalOffset: evalOffset, uniform: uniform, uniformMultiple: uniformMultiple,
                             memoryBudget: try memoryBudget.map(parseBytes), spillPrecision: spillPrecision,
                             keepCheckpoints: keepCheckpoints, dtype: dtype, coupledCost: coupledCost,
-                            biasCompensation: biasCompensation)
+                            biasCompensation: biasCompensation, refitIterations: refitIterations, pairCost: pairCost)
     }
 }
 

@@ -142,4 +142,41 @@ final class CostTests: XCTestCase {
         let q = ShotPruner.quadraticModel(change: before, layer, kappa: st.kappa)
         XCTAssertEqual(q, Double(rows[2]), accuracy: 1e-3 * Double(rows[2]))
     }
+
+    func testJointBlockCosts_AreTheDenseOBSCostOfEachPair_AndPickTheCheapest() throws {
+        var rng = TestRNG(14)
+        let R = 3, C = 8
+        var layer = randomLayer("l", R: R, C: C, rng: &rng, gScale: 5)
+        layer.weight[1, 5] = 0  // a weight pruned by an earlier shot
+        let st = try state(&layer, dampG: 0.1, dampA: 0.1)
+        let (costs, chosen) = SemiStructured.jointBlockCosts(theta: layer.weight.data, u: reciprocalOrZero(st.ginvDiag).map { $0 * st.kappa },
+                                                             ainv: st.ainv.full(), liveCols: st.live.cols, R: R, C: C, weightColumns: C)
+        let dense = try DenseOBS(g: layer.curvature.scaledG(), a: layer.curvature.scaledA(), R: R, C: C, dampG: 0.1, dampA: 0.1)
+        let single = ShotPruner.elementCosts(layer, st, method: .llmSurgeon)
+        var differsFromSum = 0
+        for r in 0..<R { for b in 0..<2 {
+            let p = r * C + 4 * b
+            let ref = try SemiStructured.pairs.map { try dense.remove([p + $0.0, p + $0.1], theta: layer.weight.data).cost }
+            let best = ref.indices.min { ref[$0] < ref[$1] }!
+            XCTAssertEqual(Double(costs[r * 2 + b]), ref[best], accuracy: 1e-4 * ref[best], "row \(r) block \(b)")
+            XCTAssertEqual(Int(chosen[r * 2 + b]), best, "row \(r) block \(b)")
+            let (i, j) = SemiStructured.twoCheapest(single[p], single[p + 1], single[p + 2], single[p + 3])
+            if SemiStructured.pairs[best] != (i, j) { differsFromSum += 1 }
+        } }
+        print("joint pair differs from the two cheapest single weights in \(differsFromSum) of 6 blocks")
+        // Row 1's second block holds a zero: a pair with it costs the other weight alone.
+        XCTAssertEqual(Double(costs[1 * 2 + 1]), (0..<4).filter { $0 != 1 }.map { Double(single[1 * C + 4 + $0]) }.min()!, accuracy: 1e-4)
+    }
+
+    func testJointTwoFourShots_KeepAValidPatternAtHalf() throws {
+        var rng = TestRNG(15)
+        var ls = [randomLayer("a", R: 8, C: 12, rng: &rng), randomLayer("b", R: 12, C: 8, rng: &rng, gScale: 50)]
+        var options = ShotOptions(structure: .semi24, method: .llmSurgeon, sparsity: 0.25, maxCorrelate: 20)
+        options.pairCost = .joint
+        _ = try ShotPruner.run(&ls, options: options)
+        options.sparsity = 0.5
+        let out = try ShotPruner.run(&ls, options: options)
+        XCTAssertEqual(out.sparsity, 0.5, accuracy: 1e-9)
+        XCTAssertTrue(ls.allSatisfy { SemiStructured.isValid($0.weight.data, R: $0.R, C: $0.C, weightColumns: $0.weightColumns) })
+    }
 }

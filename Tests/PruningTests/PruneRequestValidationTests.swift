@@ -47,6 +47,32 @@ final class PruneRequestValidationTests: XCTestCase {
         XCTAssertEqual(back, r)
     }
 
+    func testRefitIterations_OnlyForLLMSurgeonWithRowsColumnsOrElements() throws {
+        for structure in [PruneRequest.Structure.structured, .unstructured, .semi24] {
+            var r = base(); r.structure = structure; r.refitIterations = 20
+            if structure == .semi24 { r.sparsity = 0.5 }
+            XCTAssertNoThrow(try r.validate(checkFiles: false), "\(structure)")
+        }
+        var coupled = base(); coupled.structure = .coupled; coupled.refitIterations = 20
+        var kobd = base(); kobd.method = .kobd; kobd.refitIterations = 20
+        var tooMany = base(); tooMany.refitIterations = 1001
+        for (r, words) in [(coupled, "already the minimum"), (kobd, "does not apply to kobd"), (tooMany, "0...1000")] {
+            XCTAssertThrowsError(try r.validate(checkFiles: false)) { error in
+                let e = error as! PruneRequest.Invalid
+                XCTAssertTrue(e.errors.contains { $0.hasPrefix("refit_iterations:") && $0.contains(words) }, "\(e.errors)")
+            }
+        }
+        let decoded = try JSONDecoder().decode(PruneRequest.self, from: Data(#"{"model":"m","sparsity":0.5,"calibration":"c","refit_iterations":7,"pair_cost":"joint"}"#.utf8))
+        XCTAssertEqual(decoded.refitIterations, 7)
+        XCTAssertEqual(decoded.pairCost, .joint)
+        var jointStructured = base(); jointStructured.pairCost = .joint
+        var jointTwoFour = base(); jointTwoFour.structure = .semi24; jointTwoFour.sparsity = 0.5; jointTwoFour.pairCost = .joint
+        XCTAssertNoThrow(try jointTwoFour.validate(checkFiles: false))
+        XCTAssertThrowsError(try jointStructured.validate(checkFiles: false)) { error in
+            XCTAssertTrue((error as! PruneRequest.Invalid).errors.contains { $0.hasPrefix("pair_cost:") })
+        }
+    }
+
     func testBiasCompensation_OnlyForCoupledLLMSurgeonOnLlama() throws {
         var r = base(); r.biasCompensation = true
         XCTAssertEqual(r.fieldErrors(), ["bias_compensation: the OBS update of coupled llm-surgeon pruning writes the compensating biases; it does not apply to structured llm-surgeon"])
