@@ -81,11 +81,10 @@ extension ShotPruner {
         return tau
     }
 
-    /// The `--uniform` selection: the same number of cheapest neurons and of cheapest whole KV groups in every
-    /// block (UniformWidths), never fewer than the structures earlier shots already zeroed.
+    /// The `--uniform` selection: the same number of cheapest neurons, of cheapest whole KV groups and of cheapest
+    /// query heads in each kept group in every block (UniformWidths), never fewer than earlier shots already zeroed.
     static func uniformSelection(_ plan: CouplingPlan, costs: [Float], layers: [PrunableLayer], sparsity: Double,
                                  multiple: Int, size: (CouplingPlan.Member) -> Int) throws -> Set<Int> {
-        let u = uniformBlocks(plan, costs: costs, size: size)
         func isZero(_ m: CouplingPlan.Member) -> Bool {
             let l = layers[m.layer]
             return m.indices.allSatisfy { j in
@@ -94,6 +93,7 @@ extension ShotPruner {
             }
         }
         func gone(_ i: Int) -> Bool { plan.structures[i].members.allSatisfy(isZero) }
+        let u = uniformBlocks(plan, costs: costs, size: size, gone: gone)
         let m = max(multiple, 1)
         let minNeurons = u.neurons.map { $0.filter(gone).count / m * m }.min() ?? 0
         let minGroups = u.groupHeads.map { $0.filter { $0.allSatisfy(gone) }.count }.min() ?? 0
@@ -102,14 +102,17 @@ extension ShotPruner {
         var out = Set<Int>()
         for b in u.blocks.indices {
             for j in UniformWidths.cheapest(u.blocks[b].neuronCosts, choice.neurons) { out.insert(u.neurons[b][j]) }
-            for g in UniformWidths.cheapest(u.blocks[b].groupCosts, choice.groups) { out.formUnion(u.groupHeads[b][g]) }
+            guard let pick = u.blocks[b].selection(groups: choice.groups, heads: choice.heads) else { continue }  // feasible: chosen above
+            for g in pick.groups { out.formUnion(u.groupHeads[b][g]) }
+            for (g, heads) in pick.heads.enumerated() { for h in heads { out.insert(u.groupHeads[b][g][h]) } }
         }
         return out
     }
 
     /// Per decoder block: its neurons (structure indices), its KV groups' query heads, and the candidates with
-    /// their costs and parameter counts.
-    static func uniformBlocks(_ plan: CouplingPlan, costs: [Float], size: (CouplingPlan.Member) -> Int)
+    /// their costs and parameter counts (`gone`: structures earlier shots removed).
+    static func uniformBlocks(_ plan: CouplingPlan, costs: [Float], size: (CouplingPlan.Member) -> Int,
+                              gone: (Int) -> Bool = { _ in false })
         -> (blocks: [UniformWidths.Block], neurons: [[Int]], groupHeads: [[[Int]]]) {
         var neurons = [Int: [Int]](), heads = [Int: [Int]]()  // block → structure indices
         for (i, st) in plan.structures.enumerated() {
@@ -127,7 +130,9 @@ extension ShotPruner {
             } ?? 0
             blocks.append(UniformWidths.Block(
                 neuronCosts: n.map { costs[$0] }, neuronSize: n.first.map(params) ?? 0,
-                groupCosts: groups.map { $0.reduce(Float(0)) { $0 + GlobalThreshold.sanitize(costs[$1]) } }, groupSize: groupSize))
+                groupCosts: groups.map { $0.reduce(Float(0)) { $0 + GlobalThreshold.sanitize(costs[$1]) } }, groupSize: groupSize,
+                headCosts: groups.map { $0.map { costs[$0] } }, headSize: groups.first?.first.map(params) ?? 0,
+                headGone: groups.map { $0.map(gone) }))
             ns.append(n); gh.append(groups)
         }
         return (blocks, ns, gh)
