@@ -86,7 +86,10 @@ public struct SimulatedPruneRunner: PruneRunner {
         return report
     }
 
-    private func target(_ r: PruneRequest, _ shot: Int, _ shots: Int) -> Double { r.sparsity * Double(shot) / Double(shots) }
+    private func target(_ r: PruneRequest, _ shot: Int, _ shots: Int) -> Double {
+        var q = r; q.shots = shots
+        return q.shotTarget(shot)
+    }
     private func perplexity(_ r: PruneRequest, _ shot: Int, _ shots: Int) -> Double { 20 * (1 + target(r, shot, shots)) }
 
     private func writeCheckpoint(_ s: PruneReport.Shot, in output: URL) throws {

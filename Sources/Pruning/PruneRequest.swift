@@ -1,4 +1,5 @@
 import Checkpoint
+import Foundation
 
 /// Everything that defines a prune: what `surgeon prune` parses and what a job stores.
 /// Field names in JSON are snake_case (`max_correlate`, …) through the coding keys.
@@ -69,6 +70,24 @@ public struct PruneRequest: Codable, Sendable, Equatable {
     public var refitIterations: Int
     /// 2:4 LLM Surgeon: how a block's cost is scored (`nil`: `defaultPairCost`).
     public var pairCost: SemiStructured.PairCost?
+    /// How the removed fraction grows over the shots (`shotTarget`).
+    public var schedule: Schedule
+
+    /// The sparsity after shot t of T: `s·(1 − (1 − t/T)^p)` with p = 1 (`linear`, the paper's `t·s/T`), 2 or 3
+    /// (`quadratic`, `cubic`: more removed early, where structures are cheap, and smaller steps at the end,
+    /// where the last ones are the most expensive; Zhu & Gupta's gradual-pruning schedule is the cubic one).
+    public enum Schedule: String, Codable, Sendable, CaseIterable {
+        case linear, quadratic, cubic
+        var exponent: Int { self == .linear ? 1 : self == .quadratic ? 2 : 3 }
+    }
+
+    /// The one place the per-shot target is computed (`SurgeonRunner`, the simulated runner).
+    public func shotTarget(_ shot: Int) -> Double {
+        if shot >= shots { return sparsity }
+        if schedule == .linear { return Double(shot) * sparsity / Double(shots) }
+        let rest = 1 - Double(shot) / Double(shots)
+        return sparsity * (1 - pow(rest, Double(schedule.exponent)))
+    }
     /// Evaluate after every k-th shot (and always after the last); 1 evaluates after every shot.
     public var evalEvery: Int
     /// Coupled only: the same FFN width and KV-group count in every layer (`--uniform`), FFN neurons removed in
@@ -105,9 +124,10 @@ public struct PruneRequest: Codable, Sendable, Equatable {
                 evalEvery: Int = 1, evalOffset: Int = 0, uniform: Bool = false, uniformMultiple: Int = PruneRequest.defaultUniformMultiple,
                 memoryBudget: Int? = nil, spillPrecision: ActivationSpill.Precision = .bf16, keepCheckpoints: Bool = false,
                 dtype: OutputDType = .f32, coupledCost: CouplingPlan.Cost = PruneRequest.defaultCoupledCost,
-                biasCompensation: Bool = false, refitIterations: Int = 0, pairCost: SemiStructured.PairCost? = nil) {
+                biasCompensation: Bool = false, refitIterations: Int = 0, pairCost: SemiStructured.PairCost? = nil,
+                schedule: Schedule = .linear) {
         self.coupledCost = coupledCost; self.biasCompensation = biasCompensation; self.refitIterations = refitIterations
-        self.pairCost = pairCost
+        self.pairCost = pairCost; self.schedule = schedule
         self.memoryBudget = memoryBudget; self.spillPrecision = spillPrecision; self.keepCheckpoints = keepCheckpoints
         self.dtype = dtype
         self.model = model; self.structure = structure; self.method = method; self.sparsity = sparsity
@@ -156,6 +176,7 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         biasCompensation = try c.decodeIfPresent(Bool.self, forKey: .biasCompensation) ?? false
         refitIterations = try c.decodeIfPresent(Int.self, forKey: .refitIterations) ?? 0
         pairCost = try c.decodeIfPresent(SemiStructured.PairCost.self, forKey: .pairCost)
+        schedule = try c.decodeIfPresent(Schedule.self, forKey: .schedule) ?? .linear
     }
 
     /// Weights per correlated chunk of unstructured and 2:4 LLM Surgeon. The reference scripts use 2,000; the
@@ -179,7 +200,7 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         case evalOffset = "eval_offset", uniform, uniformMultiple = "uniform_multiple"
         case memoryBudget = "memory_budget", spillPrecision = "spill_precision", keepCheckpoints = "keep_checkpoints", dtype
         case coupledCost = "coupled_cost", biasCompensation = "bias_compensation"
-        case refitIterations = "refit_iterations", pairCost = "pair_cost"
+        case refitIterations = "refit_iterations", pairCost = "pair_cost", schedule
         case loraLearningRate = "lora_lr", loraEpochs = "lora_epochs", loraSubset = "lora_subset", loraTargets = "lora_targets"
     }
 }

@@ -134,6 +134,7 @@ public enum ShotPruner {
         guard let t = tau else { return (nil, nil) }
         let refits = options.method == .llmSurgeon && options.refitIterations > 0
         var refitBefore = [Double](repeating: 0, count: layers.count), refitAfter = refitBefore
+        var refitSeconds = 0.0  // summed over the parallel layer workers
         // The correlated update is sequential within a layer but independent across layers: layers run in
         // parallel on the job's BLAS threads. The baselines only mask.
         let workers = options.method == .llmSurgeon ? blasThreads() : 1
@@ -164,8 +165,10 @@ public enum ShotPruner {
                                                    ginv: sp[i].ginv.full(), ainv: sp[i].ainv.full(),
                                                    maxCorrelate: options.maxCorrelate, layer: l.name)
                         if refits {
+                            let t0 = Date()
                             let o = refitKept(&lp[i], sp[i], before: before, options: options)
-                            lock.withLock { refitBefore[i] = o.before; refitAfter[i] = o.after }
+                            let dt = Date().timeIntervalSince(t0)
+                            lock.withLock { refitBefore[i] = o.before; refitAfter[i] = o.after; refitSeconds += dt }
                         }
                     } else {
                         for j in mask.indices where mask[j] { lp[i].weight.data[j] = 0 }
@@ -176,6 +179,7 @@ public enum ShotPruner {
             } } }
         }
         guard refits else { return (t, nil) }
+        ctx.seconds["refit", default: 0] += refitSeconds
         if part.isDistributed {  // disjoint per-layer values: exact
             try part.communicator.allReduceSum(&refitBefore)
             try part.communicator.allReduceSum(&refitAfter)

@@ -6,7 +6,7 @@ import Tensor
 
 /// The real job runner: multi-shot LLM Surgeon (method.md §1, §7) on a real model.
 ///
-/// Per shot t = 1…T: target s_t = t·s/T; K-FAC curvature re-estimated on the current weights; costs of
+/// Per shot t = 1…T: target s_t = `request.shotTarget(t)` (t·s/T by default); K-FAC curvature re-estimated on the current weights; costs of
 /// every structure of every layer; one global threshold; updates and masks; evaluation; then a durable
 /// checkpoint. A run whose output directory already holds finished shots resumes after the last one.
 ///
@@ -124,7 +124,7 @@ public struct SurgeonRunner: PruneRunner {
         for shot in stride(from: finished + 1, through: request.shots, by: 1) {
             let sentBefore = comm.bytesSent
             if isCancelled() { throw PruneCancelled() }
-            let target = Double(shot) * request.sparsity / Double(request.shots)
+            let target = request.shotTarget(shot)
             let shotTimer = PhaseTimer()
 
             let curvatureProgress: (Int, Int) -> Void = { done, total in

@@ -12,6 +12,7 @@ extension ActivationSpill.Precision: ExpressibleByArgument {}
 extension PruneRequest.OutputDType: ExpressibleByArgument {}
 extension CouplingPlan.Cost: ExpressibleByArgument {}
 extension SemiStructured.PairCost: ExpressibleByArgument {}
+extension PruneRequest.Schedule: ExpressibleByArgument {}
 
 /// The options that define a prune request: `surgeon prune` and `surgeon plan` share them.
 struct RequestOptions: ParsableArguments {
@@ -56,6 +57,8 @@ struct RequestOptions: ParsableArguments {
     var refitIterations = 0
     @Option(name: .customLong("pair-cost"), help: "2:4 LLM Surgeon: sum (a block costs its two cheapest single weights, the paper's) or joint (the OBS cost of removing the pair together; docs/quality.md).")
     var pairCost: SemiStructured.PairCost?
+    @Option(name: .long, help: "linear (t·s/T, the paper's) | quadratic | cubic: the sparsity after shot t is s·(1 − (1 − t/T)^p), smaller steps at the end.")
+    var schedule: PruneRequest.Schedule = .linear
 
     /// The request, or a `ValidationError` naming what is missing.
     func request() throws -> PruneRequest {
@@ -70,7 +73,7 @@ struct RequestOptions: ParsableArguments {
                             evalEvery: evalEvery, evalOffset: evalOffset, uniform: uniform, uniformMultiple: uniformMultiple,
                             memoryBudget: try memoryBudget.map(parseBytes), spillPrecision: spillPrecision,
                             keepCheckpoints: keepCheckpoints, dtype: dtype, coupledCost: coupledCost,
-                            biasCompensation: biasCompensation, refitIterations: refitIterations, pairCost: pairCost)
+                            biasCompensation: biasCompensation, refitIterations: refitIterations, pairCost: pairCost, schedule: schedule)
     }
 }
 

@@ -73,6 +73,24 @@ final class PruneRequestValidationTests: XCTestCase {
         }
     }
 
+    func testShotTargets_LinearIsTheOldFormula_TheOthersTakeSmallerStepsAtTheEnd() throws {
+        var r = base(); r.sparsity = 0.5; r.shots = 5
+        for t in 1...5 { XCTAssertEqual(r.shotTarget(t), Double(t) * 0.5 / 5) }
+        r.schedule = .quadratic
+        for (t, want) in zip(1...5, [0.18, 0.32, 0.42, 0.48, 0.5]) { XCTAssertEqual(r.shotTarget(t), want, accuracy: 1e-12) }
+        r.schedule = .cubic
+        XCTAssertEqual(r.shotTarget(1), 0.5 * (1 - 0.512), accuracy: 1e-12)
+        XCTAssertEqual(r.shotTarget(5), 0.5)
+        for schedule in PruneRequest.Schedule.allCases {
+            r.schedule = schedule
+            let steps = (1...5).map { r.shotTarget($0) - r.shotTarget($0 - 1) }
+            XCTAssertTrue(steps.allSatisfy { $0 > 0 }, "\(schedule) \(steps)")
+            if schedule != .linear { XCTAssertTrue(zip(steps, steps.dropFirst()).allSatisfy { $0 > $1 }, "\(schedule) \(steps)") }
+        }
+        let decoded = try JSONDecoder().decode(PruneRequest.self, from: Data(#"{"model":"m","sparsity":0.5,"calibration":"c","schedule":"cubic"}"#.utf8))
+        XCTAssertEqual(decoded.schedule, .cubic)
+    }
+
     func testBiasCompensation_OnlyForCoupledLLMSurgeonOnLlama() throws {
         var r = base(); r.biasCompensation = true
         XCTAssertEqual(r.fieldErrors(), ["bias_compensation: the OBS update of coupled llm-surgeon pruning writes the compensating biases; it does not apply to structured llm-surgeon"])
