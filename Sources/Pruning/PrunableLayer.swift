@@ -50,6 +50,8 @@ public struct ShotOptions: Sendable {
     public var coupledCost: CouplingPlan.Cost = PruneRequest.defaultCoupledCost
     /// LLM Surgeon: conjugate-gradient steps of the refit on the shot's fixed mask (`MaskedRefit`); 0: none.
     public var refitIterations = 0
+    /// Whether this shot refits (the one test of it: LLM Surgeon with `refitIterations > 0`).
+    var refits: Bool { method == .llmSurgeon && refitIterations > 0 }
     /// 2:4 LLM Surgeon: how a block is scored.
     public var pairCost = PruneRequest.defaultPairCost
 

@@ -72,7 +72,7 @@ extension ShotPruner {
         var result = ShotResult(threshold: tau, zerosBefore: zerosBefore, zeros: zeros, parameters: parameters, seconds: ctx.seconds)
         result.quadraticModelIncrease = diagnose ? quadratic : nil
         result.selectedCost = diagnose ? selected : nil
-        result.refit = options.method == .llmSurgeon && options.refitIterations > 0 ? refit : nil
+        result.refit = options.refits ? refit : nil
         return result
     }
 }

@@ -102,10 +102,11 @@ public enum ShotPruner {
         let joint = semi && options.pairCost == .joint && options.method == .llmSurgeon
         try ctx.timed("costs") {
             for i in layers.indices {
-                costs.append(part.owns(i) ? elementCosts(layers[i], states[i], method: options.method)
-                                          : [Float](repeating: 0, count: layers[i].R * layers[i].C))
+                // Joint 2:4 costs are built from the inverses below; single-weight costs would go unused.
+                costs.append(joint ? [] : part.owns(i) ? elementCosts(layers[i], states[i], method: options.method)
+                                                       : [Float](repeating: 0, count: layers[i].R * layers[i].C))
             }
-            if part.isDistributed {
+            if part.isDistributed, !joint {
                 for i in layers.indices { try part.communicator.broadcast(&costs[i], root: part.owner[i]) }
             }
             for i in layers.indices {
@@ -132,7 +133,7 @@ public enum ShotPruner {
                        : GlobalThreshold.unstructured(costs: costs, sparsity: options.sparsity)
         }
         guard let t = tau else { return (nil, nil) }
-        let refits = options.method == .llmSurgeon && options.refitIterations > 0
+        let refits = options.refits
         var refitBefore = [Double](repeating: 0, count: layers.count), refitAfter = refitBefore
         var refitSeconds = 0.0  // summed over the parallel layer workers
         // The correlated update is sequential within a layer but independent across layers: layers run in
@@ -223,7 +224,7 @@ public enum ShotPruner {
         }
         let refit = MaskedRefit.Outcome(before: CurvatureEstimator.sumInOrder(refitBefore), after: CurvatureEstimator.sumInOrder(refitAfter))
         return (tau, diagnose ? (CurvatureEstimator.sumInOrder(quadratic), CurvatureEstimator.sumInOrder(selected)) : nil,
-                options.refitIterations > 0 && options.method == .llmSurgeon ? refit : nil)
+                options.refits ? refit : nil)
     }
 
     /// Removes the rows and columns of one layer whose costs are at most `tau`, with the OBS update; returns the
@@ -245,7 +246,7 @@ public enum ShotPruner {
     /// LLM Surgeon with `refitIterations > 0`: the refit of the kept weights on the mask the update left
     /// (`MaskedRefit`), with the damping of the shot's inverses; its outcome scaled by the layer's `κ`.
     static func refitKept(_ layer: inout PrunableLayer, _ st: LayerState, before: [Float], options: ShotOptions) -> MaskedRefit.Outcome {
-        guard options.method == .llmSurgeon, options.refitIterations > 0 else { return .none }
+        guard options.refits else { return .none }
         let o = MaskedRefit.refit(theta: &layer.weight, before: before, live: st.live, g: layer.curvature.g, a: layer.curvature.a,
                                   dampG: options.dampG, dampA: options.dampA, iterations: options.refitIterations)
         return MaskedRefit.Outcome(before: o.before * Double(st.kappa), after: o.after * Double(st.kappa))
