@@ -16,6 +16,12 @@ public enum GlobalThreshold {
         return kthSmallest(min(Int(2 * s * Double(n)), n - 1), in: blockCosts)
     }
 
+    /// `allocation: per_layer`: every matrix's own threshold, `unstructured` (or `semiStructured` on block costs)
+    /// over that matrix alone, so that each reaches the shot's fraction by its own cheapest weights or blocks.
+    public static func perLayer(costs: [[Float]], sparsity s: Double, semi24: Bool) -> [Float?] {
+        costs.map { semi24 ? semiStructured(blockCosts: [$0], sparsity: s) : unstructured(costs: [$0], sparsity: s) }
+    }
+
     /// Row and column costs of one matrix (full coordinates, dead ones at 0).
     public struct StructuredLayer: Sendable {
         public var rowCosts: [Float]  // (R)

@@ -54,6 +54,8 @@ public struct ShotOptions: Sendable {
     var refits: Bool { method == .llmSurgeon && refitIterations > 0 }
     /// 2:4 LLM Surgeon: how a block is scored.
     public var pairCost = PruneRequest.defaultPairCost
+    /// Unstructured and 2:4: one global threshold, or the shot's fraction in every matrix.
+    public var allocation = PruneRequest.Allocation.global
 
     public init(structure: PruneRequest.Structure, method: PruneRequest.Method, sparsity: Double,
                 dampG: Double? = nil, dampA: Double? = nil, maxCorrelate: Int = 2000, structuredGroupSize: Int = 0,
@@ -83,6 +85,7 @@ public struct ShotOptions: Sendable {
         coupledCost = request.coupledCost
         refitIterations = request.refitIterations
         pairCost = request.pairCost ?? PruneRequest.defaultPairCost
+        allocation = request.allocation
     }
 
     /// Default damping. Structured and coupled: δ_G = δ_A = 0.1, the best of 0.01/0.1/0.3/1 on the dev split

@@ -178,6 +178,8 @@ public struct EffectiveSettings: Codable, Sendable, Equatable {
     public var refitIterations: Int?
     /// 2:4 LLM Surgeon only: how blocks were scored.
     public var pairCost: SemiStructured.PairCost?
+    /// Unstructured and 2:4 with a global-threshold method: how each shot's target was shared among the matrices.
+    public var allocation: PruneRequest.Allocation?
 
     public init(request: PruneRequest) {
         let d = ShotOptions.defaultDamping(request.structure)
@@ -192,11 +194,13 @@ public struct EffectiveSettings: Codable, Sendable, Equatable {
         biasCompensation = request.structure == .coupled ? request.biasCompensation : nil
         refitIterations = request.method == .llmSurgeon && request.structure != .coupled ? request.refitIterations : nil
         pairCost = request.method == .llmSurgeon && request.structure == .semi24 ? request.pairCost ?? PruneRequest.defaultPairCost : nil
+        allocation = (request.structure == .unstructured || request.structure == .semi24)
+            && request.method != .wanda && request.method != .sparsegpt ? request.allocation : nil
     }
 
     enum CodingKeys: String, CodingKey {
         case dampG = "damp_g", dampA = "damp_a", updateOrder = "update_order", maxCorrelate = "max_correlate", source
         case coupledCost = "coupled_cost", biasCompensation = "bias_compensation"
-        case refitIterations = "refit_iterations", pairCost = "pair_cost"
+        case refitIterations = "refit_iterations", pairCost = "pair_cost", allocation
     }
 }

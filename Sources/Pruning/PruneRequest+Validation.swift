@@ -106,6 +106,11 @@ extension PruneRequest {
         if pairCost == .joint && (structure != .semi24 || method != .llmSurgeon) {
             errors.append("pair_cost: joint scores 2:4 blocks with llm-surgeon's inverse factors; it does not apply to \(structure.rawValue) \(method.rawValue)")
         }
+        if allocation == .perLayer && (structure == .structured || structure == .coupled || method == .wanda || method == .sparsegpt) {
+            errors.append(structure == .structured || structure == .coupled
+                ? "allocation: per_layer shares unstructured and 2:4 shots among the matrices; it does not apply to \(structure.rawValue)"
+                : "allocation: \(method.rawValue) already prunes every matrix to the same fraction; per_layer applies to llm-surgeon, kobd, lobd and magnitude")
+        }
         if structure == .semi24 && abs(sparsity - 0.5) > 1e-9 && sparsity > 0 && sparsity < 1 {
             errors.append("sparsity: 2:4 pruning removes exactly half of the weights; use 0.5, got \(sparsity)")
         }

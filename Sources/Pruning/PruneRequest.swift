@@ -72,6 +72,16 @@ public struct PruneRequest: Codable, Sendable, Equatable {
     public var pairCost: SemiStructured.PairCost?
     /// How the removed fraction grows over the shots (`shotTarget`).
     public var schedule: Schedule
+    /// Unstructured and 2:4 with a global-threshold method: how each shot's target is shared among the matrices
+    /// (`global`: one threshold over every matrix's costs, the paper's; `per_layer`: every matrix reaches the shot's
+    /// target fraction, its own cheapest weights or blocks first).
+    public var allocation: Allocation
+
+    /// How a shot's target is shared among the matrices.
+    public enum Allocation: String, Codable, Sendable, CaseIterable {
+        case global
+        case perLayer = "per_layer"
+    }
 
     /// The sparsity after shot t of T: `s·(1 − (1 − t/T)^p)` with p = 1 (`linear`, the paper's `t·s/T`), 2 or 3
     /// (`quadratic`, `cubic`: more removed early, where structures are cheap, and smaller steps at the end,
@@ -125,7 +135,8 @@ public struct PruneRequest: Codable, Sendable, Equatable {
                 memoryBudget: Int? = nil, spillPrecision: ActivationSpill.Precision = .bf16, keepCheckpoints: Bool = false,
                 dtype: OutputDType = .f32, coupledCost: CouplingPlan.Cost = PruneRequest.defaultCoupledCost,
                 biasCompensation: Bool = false, refitIterations: Int = 0, pairCost: SemiStructured.PairCost? = nil,
-                schedule: Schedule = .linear) {
+                schedule: Schedule = .linear, allocation: Allocation = .global) {
+        self.allocation = allocation
         self.coupledCost = coupledCost; self.biasCompensation = biasCompensation; self.refitIterations = refitIterations
         self.pairCost = pairCost; self.schedule = schedule
         self.memoryBudget = memoryBudget; self.spillPrecision = spillPrecision; self.keepCheckpoints = keepCheckpoints
@@ -177,6 +188,7 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         refitIterations = try c.decodeIfPresent(Int.self, forKey: .refitIterations) ?? 0
         pairCost = try c.decodeIfPresent(SemiStructured.PairCost.self, forKey: .pairCost)
         schedule = try c.decodeIfPresent(Schedule.self, forKey: .schedule) ?? .linear
+        allocation = try c.decodeIfPresent(Allocation.self, forKey: .allocation) ?? .global
     }
 
     /// Weights per correlated chunk of unstructured and 2:4 LLM Surgeon. The reference scripts use 2,000; the
@@ -200,7 +212,7 @@ public struct PruneRequest: Codable, Sendable, Equatable {
         case evalOffset = "eval_offset", uniform, uniformMultiple = "uniform_multiple"
         case memoryBudget = "memory_budget", spillPrecision = "spill_precision", keepCheckpoints = "keep_checkpoints", dtype
         case coupledCost = "coupled_cost", biasCompensation = "bias_compensation"
-        case refitIterations = "refit_iterations", pairCost = "pair_cost", schedule
+        case refitIterations = "refit_iterations", pairCost = "pair_cost", schedule, allocation
         case loraLearningRate = "lora_lr", loraEpochs = "lora_epochs", loraSubset = "lora_subset", loraTargets = "lora_targets"
     }
 }

@@ -127,12 +127,19 @@ public enum ShotPruner {
                 }
             }
         }
-        var tau: Float? = nil
+        // One threshold per matrix: the global one everywhere, or each matrix's own (`allocation: per_layer`).
+        var taus: [Float?] = []
         ctx.timed("threshold") {
-            tau = semi ? GlobalThreshold.semiStructured(blockCosts: blocks, sparsity: options.sparsity)
-                       : GlobalThreshold.unstructured(costs: costs, sparsity: options.sparsity)
+            if options.allocation == .perLayer {
+                taus = GlobalThreshold.perLayer(costs: semi ? blocks : costs, sparsity: options.sparsity, semi24: semi)
+            } else {
+                let tau = semi ? GlobalThreshold.semiStructured(blockCosts: blocks, sparsity: options.sparsity)
+                               : GlobalThreshold.unstructured(costs: costs, sparsity: options.sparsity)
+                taus = [Float?](repeating: tau, count: layers.count)
+            }
         }
-        guard let t = tau else { return (nil, nil) }
+        guard taus.contains(where: { $0 != nil }) else { return (nil, nil) }
+        let tau = options.allocation == .global ? taus.first ?? nil : nil
         let refits = options.refits
         var refitBefore = [Double](repeating: 0, count: layers.count), refitAfter = refitBefore
         var refitSeconds = 0.0  // summed over the parallel layer workers
@@ -148,6 +155,7 @@ public enum ShotPruner {
                 try BLASParallel.forEachThrowing(count: lp.count, workers: workers) { i, _ in
                     guard part.owns(i) else { cp[i] = []; return }
                     try lock.withLock { try ctx.check("update", i) }
+                    let t = taus[i] ?? -.infinity  // a matrix without costs: nothing is removed
                     let l = lp[i]
                     var mask = [Bool](repeating: false, count: l.R * l.C)
                     if joint {
@@ -179,13 +187,13 @@ public enum ShotPruner {
                 }
             } } }
         }
-        guard refits else { return (t, nil) }
+        guard refits else { return (tau, nil) }
         ctx.seconds["refit", default: 0] += refitSeconds
         if part.isDistributed {  // disjoint per-layer values: exact
             try part.communicator.allReduceSum(&refitBefore)
             try part.communicator.allReduceSum(&refitAfter)
         }
-        return (t, MaskedRefit.Outcome(before: CurvatureEstimator.sumInOrder(refitBefore), after: CurvatureEstimator.sumInOrder(refitAfter)))
+        return (tau, MaskedRefit.Outcome(before: CurvatureEstimator.sumInOrder(refitBefore), after: CurvatureEstimator.sumInOrder(refitAfter)))
     }
 
     static func rowsAndColumns(_ layers: inout [PrunableLayer], _ states: inout [LayerState], _ cache: InverseCache, options: ShotOptions,

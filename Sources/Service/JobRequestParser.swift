@@ -9,7 +9,7 @@ struct JobRequestParser {
                                      "seqlen", "seed", "damp_g", "damp_a", "max_correlate", "lora_rank", "eval_windows", "eval_seqlen",
                                      "update_order", "eval_offset", "uniform", "uniform_multiple",
                                      "memory_budget", "spill_precision", "keep_checkpoints", "dtype", "coupled_cost", "bias_compensation",
-                                     "refit_iterations", "pair_cost", "schedule"]
+                                     "refit_iterations", "pair_cost", "schedule", "allocation"]
 
     var errors: [Problem.FieldError] = []
 
@@ -48,6 +48,7 @@ struct JobRequestParser {
         let refitIterations = int(body, "refit_iterations") ?? 0
         let pairCost = enumValue(body, "pair_cost", SemiStructured.PairCost.self)
         let schedule = enumValue(body, "schedule", PruneRequest.Schedule.self) ?? .linear
+        let allocation = enumValue(body, "allocation", PruneRequest.Allocation.self) ?? .global
         // Built even when some fields were of the wrong type (those take their defaults), so that the values of
         // the others are validated too and every bad field is reported at once (`validationErrors`).
         candidate = PruneRequest(model: model ?? "", structure: structure, method: method, sparsity: sparsity ?? 0.5, shots: shots,
@@ -57,7 +58,8 @@ struct JobRequestParser {
                                  evalOffset: evalOffset, uniform: uniform, uniformMultiple: uniformMultiple,
                                  memoryBudget: memoryBudget, spillPrecision: spill, keepCheckpoints: keepCheckpoints, dtype: dtype,
                                  coupledCost: coupledCost, biasCompensation: biasCompensation,
-                                 refitIterations: refitIterations, pairCost: pairCost, schedule: schedule)
+                                 refitIterations: refitIterations, pairCost: pairCost, schedule: schedule,
+                                 allocation: allocation)
         return errors.isEmpty ? candidate : nil
     }
 

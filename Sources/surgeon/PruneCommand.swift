@@ -13,6 +13,7 @@ extension PruneRequest.OutputDType: ExpressibleByArgument {}
 extension CouplingPlan.Cost: ExpressibleByArgument {}
 extension SemiStructured.PairCost: ExpressibleByArgument {}
 extension PruneRequest.Schedule: ExpressibleByArgument {}
+extension PruneRequest.Allocation: ExpressibleByArgument {}
 
 /// The options that define a prune request: `surgeon prune` and `surgeon plan` share them.
 struct RequestOptions: ParsableArguments {
@@ -59,6 +60,8 @@ struct RequestOptions: ParsableArguments {
     var pairCost: SemiStructured.PairCost?
     @Option(name: .long, help: "linear (t·s/T, the paper's) | quadratic | cubic: the sparsity after shot t is s·(1 − (1 − t/T)^p), smaller steps at the end.")
     var schedule: PruneRequest.Schedule = .linear
+    @Option(name: .long, help: "Unstructured / 2:4: global (one threshold over every matrix, the paper's) or per_layer (every matrix reaches each shot's fraction; docs/quality.md).")
+    var allocation: PruneRequest.Allocation = .global
 
     /// The request, or a `ValidationError` naming what is missing.
     func request() throws -> PruneRequest {
@@ -73,7 +76,8 @@ struct RequestOptions: ParsableArguments {
                             evalEvery: evalEvery, evalOffset: evalOffset, uniform: uniform, uniformMultiple: uniformMultiple,
                             memoryBudget: try memoryBudget.map(parseBytes), spillPrecision: spillPrecision,
                             keepCheckpoints: keepCheckpoints, dtype: dtype, coupledCost: coupledCost,
-                            biasCompensation: biasCompensation, refitIterations: refitIterations, pairCost: pairCost, schedule: schedule)
+                            biasCompensation: biasCompensation, refitIterations: refitIterations, pairCost: pairCost, schedule: schedule,
+                            allocation: allocation)
     }
 }
 

@@ -73,6 +73,26 @@ final class PruneRequestValidationTests: XCTestCase {
         }
     }
 
+    func testAllocation_PerLayerOnlyWhereAGlobalThresholdSharesTheShot() throws {
+        let decoded = try JSONDecoder().decode(PruneRequest.self, from: Data(#"{"model":"m","sparsity":0.5,"calibration":"c","structure":"2:4","allocation":"per_layer"}"#.utf8))
+        XCTAssertEqual(decoded.allocation, .perLayer)
+        XCTAssertEqual(try JSONDecoder().decode(PruneRequest.self, from: Data(#"{"model":"m","sparsity":0.5,"calibration":"c"}"#.utf8)).allocation, .global)
+        XCTAssertNoThrow(try decoded.validate(checkFiles: false))
+        for (structure, method, words) in [(PruneRequest.Structure.structured, PruneRequest.Method.llmSurgeon, "does not apply to structured"),
+                                           (.coupled, .llmSurgeon, "does not apply to coupled"),
+                                           (.unstructured, .wanda, "wanda already prunes every matrix")] {
+            var r = base(); r.structure = structure; r.method = method; r.allocation = .perLayer
+            XCTAssertThrowsError(try r.validate(checkFiles: false)) { error in
+                let e = error as! PruneRequest.Invalid
+                XCTAssertTrue(e.errors.contains { $0.hasPrefix("allocation:") && $0.contains(words) }, "\(e.errors)")
+            }
+        }
+        var magnitude = base(); magnitude.structure = .unstructured; magnitude.method = .magnitude; magnitude.allocation = .perLayer
+        XCTAssertNoThrow(try magnitude.validate(checkFiles: false))
+        XCTAssertEqual(EffectiveSettings(request: decoded).allocation, .perLayer)
+        XCTAssertNil(EffectiveSettings(request: base()).allocation, "structured: no allocation")
+    }
+
     func testShotTargets_LinearIsTheOldFormula_TheOthersTakeSmallerStepsAtTheEnd() throws {
         var r = base(); r.sparsity = 0.5; r.shots = 5
         for t in 1...5 { XCTAssertEqual(r.shotTarget(t), Double(t) * 0.5 / 5) }

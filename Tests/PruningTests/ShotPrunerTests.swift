@@ -32,6 +32,44 @@ final class ShotPrunerTests: XCTestCase {
         }
     }
 
+    /// `allocation: per_layer` prunes each matrix as if it were the only one (its fraction, its cheapest weights or
+    /// blocks, its own update): bit-equal to a global-threshold shot on that matrix alone, where the global
+    /// threshold over all three spreads the same target unevenly.
+    func testPerLayerAllocation_IsEachMatrixPrunedAlone() throws {
+        for method in [PruneRequest.Method.llmSurgeon, .kobd, .magnitude] {
+            for structure in [PruneRequest.Structure.unstructured, .semi24] {
+                var options = ShotOptions(structure: structure, method: method, sparsity: structure == .semi24 ? 0.25 : 0.3,
+                                          maxCorrelate: 20)
+                var global = layers(54)
+                _ = try ShotPruner.run(&global, options: options)
+                options.allocation = .perLayer
+                var perLayer = layers(54)
+                let out = try ShotPruner.run(&perLayer, options: options)
+                XCTAssertNil(out.threshold, "no single threshold")
+                options.allocation = .global
+                for i in perLayer.indices {
+                    var alone = [layers(54)[i]]
+                    _ = try ShotPruner.run(&alone, options: options)
+                    XCTAssertEqual(perLayer[i].weight.data, alone[0].weight.data, "\(method.rawValue) \(structure.rawValue) layer \(i)")
+                }
+                let fractions = { (ls: [PrunableLayer]) in ls.map { Double($0.zeros) / Double($0.R * $0.C) } }
+                print("\(method.rawValue) \(structure.rawValue): per-matrix zeros global \(fractions(global)), per_layer \(fractions(perLayer))")
+                if method != .magnitude {  // curvature costs: the matrix with 50× G keeps more
+                    XCTAssertGreaterThan(fractions(global).max()! - fractions(global).min()!, 0.05, "the global threshold spreads unevenly")
+                }
+                XCTAssertLessThan(fractions(perLayer).max()! - fractions(perLayer).min()!, 0.02)
+            }
+        }
+        // Two per-layer 2:4 shots end in a valid pattern at exactly one half.
+        var ls = layers(55)
+        var options = ShotOptions(structure: .semi24, method: .llmSurgeon, sparsity: 0.25, maxCorrelate: 20)
+        options.allocation = .perLayer
+        _ = try ShotPruner.run(&ls, options: options)
+        options.sparsity = 0.5
+        XCTAssertEqual(try ShotPruner.run(&ls, options: options).sparsity, 0.5, accuracy: 1e-9)
+        XCTAssertTrue(ls.allSatisfy { SemiStructured.isValid($0.weight.data, R: $0.R, C: $0.C, weightColumns: $0.weightColumns) })
+    }
+
     func testSecondShot_KeepsEarlierZerosAndReachesTheNewTarget() throws {
         var ls = layers(51)
         _ = try ShotPruner.run(&ls, options: .init(structure: .unstructured, method: .llmSurgeon, sparsity: 0.2, maxCorrelate: 30))

@@ -29,6 +29,24 @@ final class ThresholdTests: XCTestCase {
         XCTAssertEqual(GlobalThreshold.semiStructured(blockCosts: blocks, sparsity: 0.5), 19)   // clamped to N−1
     }
 
+    func testPerLayerThresholds_ReachTheFractionInEveryMatrixAlone() {
+        var rng = TestRNG(33)
+        let layers = [rng.array(300).map(abs), rng.array(211).map { abs($0) * 1e3 }, rng.array(64).map(abs)]
+        for s in [0.1, 0.37, 0.5] {
+            let taus = GlobalThreshold.perLayer(costs: layers, sparsity: s, semi24: false)
+            for (c, tau) in zip(layers, taus) {
+                XCTAssertEqual(c.filter { $0 <= tau! }.count, Int(s * Double(c.count)) + 1, "unstructured s = \(s)")
+            }
+            let blocks = GlobalThreshold.perLayer(costs: layers, sparsity: s / 2, semi24: true)
+            for (c, tau) in zip(layers, blocks) {
+                XCTAssertEqual(c.filter { $0 <= tau! }.count, min(Int(s * Double(c.count)), c.count - 1) + 1, "2:4 s = \(s / 2)")
+            }
+            // The global threshold gives the scaled-up matrix far fewer pruned weights than its share.
+            let global = GlobalThreshold.unstructured(costs: layers, sparsity: s)!
+            XCTAssertLessThan(layers[1].filter { $0 <= global }.count, Int(s * 211))
+        }
+    }
+
     func testTwoCheapest_BreaksTiesByColumnIndex() {
         XCTAssertTrue(SemiStructured.twoCheapest(0, 0, 0, 0) == (0, 1))
         XCTAssertTrue(SemiStructured.twoCheapest(5, 0, 1, 0) == (1, 3))
